@@ -1,0 +1,105 @@
+"""Batch runs: find MT/reference pairs in a folder or a manifest, check each, keep going past bad ones.
+
+Folder convention (matched by file name, any extension such as .txt or .html):
+  NAME.mt.EXT       the machine translation
+  NAME.ref.EXT      a human reference translation         -> article "NAME"
+  NAME.retrans.EXT  a retranslation (another MT system)   -> article "NAME.retrans"
+  NAME.src.EXT      optional source text
+Manifest: a CSV with columns doc,mt,ref and optional src,ref_kind; relative paths are read
+relative to the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtcheck.types import REF_KINDS, ArticleResult, InputError, MtcheckError
+
+_ROLE = re.compile(r"^(?P<name>.+)\.(?P<role>mt|ref|retrans|src)\.[A-Za-z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Job:
+    doc: str
+    mt: Path
+    ref: Path
+    src: Path | None = None
+    ref_kind: str = "reference"
+
+
+def discover(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Jobs found at `path` (folder or manifest CSV), and (name, problem) for files that can't form one."""
+    if path.is_file():
+        return _from_manifest(path), []
+    if not path.is_dir():
+        raise InputError(f"batch input not found: {path}; give a folder of NAME.mt.txt/NAME.ref.txt or a CSV")
+    roles: dict[str, dict[str, Path]] = {}
+    for file in sorted(path.iterdir()):
+        match = _ROLE.match(file.name)
+        if file.is_file() and match:
+            roles.setdefault(match["name"], {})[match["role"]] = file
+    jobs, problems = [], []
+    for name, files in sorted(roles.items()):
+        if "mt" not in files:
+            problems.append(
+                (name, f"no MT file: expected {name}.mt.txt beside {sorted(files.values())[0].name}")
+            )
+            continue
+        partners = [("ref", "reference", name), ("retrans", "retranslation", f"{name}.retrans")]
+        found = [(files[role], kind, doc) for role, kind, doc in partners if role in files]
+        if not found:
+            problems.append((name, f"missing partner: expected {name}.ref.txt or {name}.retrans.txt"))
+        for ref, kind, doc in found:
+            jobs.append(Job(doc=doc, mt=files["mt"], ref=ref, src=files.get("src"), ref_kind=kind))
+    if not jobs and not problems:
+        raise InputError(f"no NAME.mt.txt files found in {path}")
+    return jobs, problems
+
+
+def _from_manifest(path: Path) -> list[Job]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(
+            f"manifest {path} is not a readable CSV ({exc}); expected columns doc,mt,ref[,src]"
+        ) from exc
+    if not rows or not {"doc", "mt", "ref"} <= set(rows[0]):
+        raise InputError(f"manifest {path} needs a header with columns doc,mt,ref (optional src,ref_kind)")
+    base = path.parent
+
+    def resolve(value: str | None) -> Path | None:
+        return (base / value.strip()) if value and value.strip() else None
+
+    jobs = []
+    for row in rows:
+        kind = (row.get("ref_kind") or "reference").strip()
+        if kind not in REF_KINDS:
+            raise InputError(
+                f"manifest {path}: ref_kind {kind!r} for {row['doc']} must be one of {REF_KINDS}"
+            )
+        jobs.append(
+            Job(row["doc"].strip(), resolve(row["mt"]), resolve(row["ref"]), resolve(row.get("src")), kind)
+        )
+    return jobs
+
+
+def run_batch(
+    jobs: Iterable[Job],
+    check: Callable[[Job], ArticleResult],
+    on_result: Callable[[ArticleResult], None],
+) -> list[tuple[str, str]]:
+    """Check every job; a failing article is recorded as (doc, one-line reason) and the rest go on."""
+    failures = []
+    for job in jobs:
+        try:
+            result = check(job)
+        except MtcheckError as exc:
+            failures.append((job.doc, str(exc)))
+            continue
+        on_result(result)
+    return failures

@@ -1,0 +1,98 @@
+"""`mtcheck benchmark`: throughput of the whole pipeline on this machine, measured, not assumed.
+
+Articles come from a jsonl of whole documents (the format of wmt22_ruen_da_dev.jsonl: one row per
+segment with doc, seg, system, mt, ref; a document's mt lines joined are an article) or, by default,
+from the bundled corpora/ folder, repeated until the requested number of MT sentences is reached.
+Reports sentences per second end to end, the share of time in each stage, model start-up time
+and peak resident memory.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from mtcheck.batch import discover
+from mtcheck.io import read_text
+from mtcheck.pipeline import Checker, CheckOptions
+from mtcheck.report import write_article
+
+
+def _articles_from_jsonl(path: Path) -> list[tuple[str, str, str]]:
+    docs: dict[tuple[str, str], list[tuple[int, str, str]]] = defaultdict(list)
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            docs[(row["doc"], row["system"])].append((row["seg"], row["mt"], row["ref"]))
+    articles, seen = [], set()
+    for (doc, system), segs in sorted(docs.items()):
+        if doc in seen:  # one system per document: the same story twice would flatter the caches
+            continue
+        seen.add(doc)
+        segs.sort()
+        articles.append((f"{doc}.{system}", " ".join(s[1] for s in segs), " ".join(s[2] for s in segs)))
+    return articles
+
+
+def _articles_from_corpora(folder: Path) -> list[tuple[str, str, str]]:
+    jobs, _ = discover(folder)
+    return [(job.doc, read_text(job.mt), read_text(job.ref)) for job in jobs]
+
+
+def main(
+    data: Path | None,
+    sentences: int,
+    json_out: Path | None,
+    use_lm: bool = True,
+    embedder_path: str | None = None,
+    lm_path: str | None = None,
+) -> dict:
+    articles = _articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
+    checker = Checker(CheckOptions(use_lm=use_lm), embedder_path=embedder_path, lm_path=lm_path)
+
+    start = time.perf_counter()
+    checker.scorer.score_units(["Start-up check."], ["Start-up check."])
+    startup = time.perf_counter() - start
+    checker.timings.clear()
+
+    out_dir = Path(json_out).parent / "bench_reports" if json_out else Path("/tmp/mtcheck_bench_reports")
+    report_time = 0.0
+    done = 0
+    start = time.perf_counter()
+    i = 0
+    while checker.sentences < sentences:
+        doc, mt, ref = articles[i % len(articles)]
+        result = checker.check(f"{doc}.{i}", mt, ref)
+        t0 = time.perf_counter()
+        write_article(result, out_dir)
+        report_time += time.perf_counter() - t0
+        done += 1
+        i += 1
+    elapsed = time.perf_counter() - start
+    stages = dict(checker.timings) | {"report": report_time}
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "mode": "full" if use_lm else "no-lm",
+        "articles": done,
+        "mt_sentences": checker.sentences,
+        "seconds": round(elapsed, 2),
+        "sentences_per_second": round(checker.sentences / elapsed, 1),
+        "startup_seconds": round(startup, 2),
+        "peak_rss_mib": round(peak_mib, 1),
+        "stage_share": {k: round(v / elapsed, 3) for k, v in sorted(stages.items())},
+        "signature": checker.signature,
+    }
+    print(f"mtcheck benchmark ({figures['mode']}): {checker.sentences} MT sentences in {done} articles")
+    print(f"  {figures['sentences_per_second']} sentences/s end to end ({elapsed:.1f} s)")
+    print(f"  model start-up {startup:.2f} s; peak memory {peak_mib:.0f} MiB")
+    for stage, share in figures["stage_share"].items():
+        print(f"  {stage:<8} {share:6.1%}")
+    print(f"  signature: {checker.signature}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    sys.stdout.flush()
+    return figures

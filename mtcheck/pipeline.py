@@ -1,0 +1,199 @@
+"""The pipeline: segment -> align -> score -> flag, for one article at a time.
+
+`Checker` is built once per process and holds the models (loaded lazily, once), so a batch of
+articles pays the start-up cost a single time. It returns plain `ArticleResult`s; writing them
+is the report stage's job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mtcheck.align import align
+from mtcheck.flag import Flagger
+from mtcheck.io import read_text
+from mtcheck.models import CausalLM, Embedder
+from mtcheck.score import Scorer
+from mtcheck.segment import segment, segment_lines
+from mtcheck.types import REF_KINDS, ArticleResult, InputError, Sentence, Unit, UnitResult
+
+MODES = ("article", "segmented", "aligned")
+
+# Below this mean best-match cosine between MT and reference sentences the two files are taken
+# to be different stories (unrelated news pairs score about 0.1-0.3 with MiniLM, garbled MT of the
+# same story 0.5 and up).
+MISMATCH_SIMILARITY = 0.35
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    ref_kind: str = "reference"  # "reference" (human) or "retranslation" (another MT system)
+    mode: str = "article"  # "article" (split + align), "segmented" (one sentence a line), "aligned"
+    use_lm: bool = True  # False = fast mode: no causal LM (fluency from LM-free features)
+    check_pairing: bool = True  # refuse an MT/reference pair that looks like two different stories
+
+    def __post_init__(self) -> None:
+        if self.ref_kind not in REF_KINDS:
+            raise InputError(f"--ref-kind must be one of {', '.join(REF_KINDS)}, not {self.ref_kind!r}")
+        if self.mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+
+
+class Checker:
+    """Checks articles; owns the models and the per-stage timings (seconds, summed over articles)."""
+
+    def __init__(
+        self,
+        options: CheckOptions | None = None,
+        embedder_path: str | Path | None = None,
+        lm_path: str | Path | None = None,
+    ):
+        self.options = options or CheckOptions()
+        self.embedder = Embedder(embedder_path)
+        lm = CausalLM(lm_path) if self.options.use_lm else None
+        self.scorer = Scorer(embedder=self.embedder, lm=lm, use_lm=self.options.use_lm)
+        self.flagger = Flagger()
+        self.timings: dict[str, float] = defaultdict(float)
+        self.sentences = 0
+
+    @property
+    def signature(self) -> str:
+        return f"{self.scorer.signature}|{self.flagger.signature}|mode:{self.options.mode}"
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - start
+
+    def check_files(
+        self,
+        doc: str,
+        mt_path: Path,
+        ref_path: Path,
+        src_path: Path | None = None,
+        ref_kind: str | None = None,
+    ) -> ArticleResult:
+        with self._timed("read"):
+            mt_text = read_text(mt_path)
+            ref_text = read_text(ref_path)
+            src_text = read_text(src_path) if src_path else None
+        result = self.check(doc, mt_text, ref_text, src_text, ref_kind)
+        result.mt_path, result.ref_path = str(mt_path), str(ref_path)
+        result.src_path = str(src_path) if src_path else ""
+        return result
+
+    def check(
+        self,
+        doc: str,
+        mt_text: str,
+        ref_text: str,
+        src_text: str | None = None,
+        ref_kind: str | None = None,
+    ) -> ArticleResult:
+        """Check one article; `ref_kind` overrides the default of the options for this article."""
+        opts = self.options
+        ref_kind = ref_kind or opts.ref_kind
+        if ref_kind not in REF_KINDS:
+            raise InputError(f"ref_kind must be one of {', '.join(REF_KINDS)}, not {ref_kind!r}")
+        with self._timed("segment"):
+            mt_sents, ref_sents, src_sents = self._segment(mt_text, ref_text, src_text)
+        if not mt_sents:
+            raise InputError(f"{doc}: the MT text has no sentences; check the file")
+        if not ref_sents:
+            raise InputError(f"{doc}: the {ref_kind} text has no sentences; check the file")
+        self.sentences += len(mt_sents)
+
+        with self._timed("align"):
+            if opts.mode == "aligned":
+                units = [Unit((i,), (i,)) for i in range(len(mt_sents))]
+            else:
+                units = align(
+                    [s.text for s in mt_sents], [s.text for s in ref_sents], embed=self.embedder.encode
+                )
+            if opts.check_pairing and opts.mode != "aligned":
+                self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
+
+        mt_units = [" ".join(mt_sents[i].text for i in u.mt_ids) for u in units]
+        ref_units = [" ".join(ref_sents[i].text for i in u.ref_ids) for u in units]
+        # Source lines are only usable where they are parallel to the MT lines.
+        src_units = (
+            [" ".join(src_sents[i].text for i in u.mt_ids) for u in units]
+            if src_sents is not None and len(src_sents) == len(mt_sents) and opts.mode != "article"
+            else None
+        )
+        with self._timed("score"):
+            scores = self.scorer.score_units(mt_units, ref_units, src_units)
+
+        results = []
+        with self._timed("flag"):
+            for n, (unit, mt, ref, unit_scores) in enumerate(
+                zip(units, mt_units, ref_units, scores, strict=True)
+            ):
+                kind = mt_sents[unit.mt_ids[0]].kind if unit.mt_ids else ref_sents[unit.ref_ids[0]].kind
+                src = src_units[n] if src_units else ""
+                flags = self.flagger.flag(mt, ref, unit_scores, ref_kind, src=src, kind=kind) if mt else []
+                results.append(
+                    UnitResult(
+                        doc=doc,
+                        unit=n,
+                        mt_ids=list(unit.mt_ids),
+                        ref_ids=list(unit.ref_ids),
+                        link=unit.link,
+                        mt=mt,
+                        ref=ref,
+                        src=src,
+                        scores=unit_scores,
+                        flags=flags,
+                        verdict=self.flagger.verdict(unit_scores, flags, ref_kind) if mt else "review",
+                        mt_spans=[(mt_sents[i].start, mt_sents[i].end) for i in unit.mt_ids],
+                        ref_spans=[(ref_sents[i].start, ref_sents[i].end) for i in unit.ref_ids],
+                        mt_kind=kind,
+                    )
+                )
+        return ArticleResult(
+            doc=doc, units=results, ref_kind=ref_kind, signature=f"{self.signature}|ref:{ref_kind}"
+        )
+
+    def _segment(
+        self, mt_text: str, ref_text: str, src_text: str | None
+    ) -> tuple[list[Sentence], list[Sentence], list[Sentence] | None]:
+        mode = self.options.mode
+        if mode == "article":
+            return segment(mt_text), segment(ref_text), segment(src_text) if src_text else None
+        keep_empty = mode == "aligned"
+        mt = segment_lines(mt_text, keep_empty=keep_empty)
+        ref = segment_lines(ref_text, keep_empty=keep_empty)
+        src = segment_lines(src_text, keep_empty=keep_empty) if src_text else None
+        if mode == "aligned":
+            for name, other in (("reference", ref), ("source", src)):
+                if other is not None and len(other) != len(mt):
+                    raise InputError(
+                        f"--aligned needs line-parallel files: MT has {len(mt)} lines, {name} has "
+                        f"{len(other)}; fix the files or drop --aligned to align them"
+                    )
+        return mt, ref, src
+
+    def _check_pairing(
+        self, doc: str, mt_sents: list[Sentence], ref_sents: list[Sentence], ref_kind: str
+    ) -> None:
+        """Refuse two different stories: scoring them would fill a report with meaningless flags."""
+        mt_vecs = self.embedder.encode([s.text for s in mt_sents])
+        ref_vecs = self.embedder.encode([s.text for s in ref_sents])
+        best = (mt_vecs @ ref_vecs.T).max(axis=1)
+        similarity = float(np.mean(best))
+        if similarity < MISMATCH_SIMILARITY:
+            raise InputError(
+                f"{doc}: MT and {ref_kind} look like different stories (mean best sentence "
+                f"similarity {similarity:.2f} < {MISMATCH_SIMILARITY}); check the file pairing "
+                "or pass --no-pairing-check"
+            )
