@@ -1,0 +1,188 @@
+"""End-to-end: the CLI on the bundled seed corpus, the output contract, and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mtcheck.cli import cli
+from mtcheck.types import SEVERITIES, VERDICTS
+
+SCORE_KEYS = {"chrf", "bleu", "ter", "similarity", "fluency", "adequacy", "quality"}
+FLAG_KEYS = {"start", "end", "text", "category", "severity", "detector", "reason"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory, corpora: Path) -> Path:
+    """The seed corpus plus a bad article of each kind, checked once for the whole module."""
+    src = tmp_path_factory.mktemp("wire")
+    for file in corpora.glob("putin_syria.*.txt"):
+        shutil.copy(file, src / file.name)
+    (src / "empty.mt.txt").write_text("  \n", encoding="utf-8")
+    (src / "empty.ref.txt").write_text("Some reference text.\n", encoding="utf-8")
+    (src / "binary.mt.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (src / "binary.ref.txt").write_text("A reference.\n", encoding="utf-8")
+    (src / "lonely.mt.txt").write_text("A sentence with no partner.\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("reports")
+    code, _, err = run("batch", str(src), "--output", str(out))
+    return out, code, err
+
+
+def test_batch_keeps_good_results_and_lists_bad_ones(batch_dir):
+    out, code, err = batch_dir
+    assert code == 1, err  # partial success
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"putin_syria", "putin_syria.retrans"} <= set(summary["doc"])
+    for doc in ("putin_syria", "putin_syria.retrans"):
+        for ext in ("jsonl", "csv", "html"):
+            assert (out / f"{doc}.{ext}").stat().st_size > 0
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for bad in ("empty", "binary", "lonely"):
+        assert bad in index
+        assert bad in err
+
+
+def test_jsonl_output_contract(batch_dir):
+    out, _, _ = batch_dir
+    records = [json.loads(line) for line in (out / "putin_syria.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["unit"] for r in records] == list(range(len(records)))
+    seen_mt, seen_ref = [], []
+    for r in records:
+        assert r["doc"] == "putin_syria"
+        assert r["link"] == f"{len(r['mt_ids'])}-{len(r['ref_ids'])}"
+        assert set(r["scores"]) == SCORE_KEYS
+        assert r["verdict"] in VERDICTS
+        assert (r["mt"] == "") == (not r["mt_ids"])
+        assert (r["ref"] == "") == (not r["ref_ids"])
+        for flag in r["flags"]:
+            assert set(flag) >= FLAG_KEYS
+            assert r["mt"][flag["start"] : flag["end"]] == flag["text"]
+            assert flag["severity"] in SEVERITIES
+        seen_mt += r["mt_ids"]
+        seen_ref += r["ref_ids"]
+    # Every sentence of both texts appears exactly once, in order.
+    assert seen_mt == list(range(len(seen_mt)))
+    assert seen_ref == list(range(len(seen_ref)))
+    # The corpus was written with boundary differences: the aligner must find some non 1-1 links.
+    assert {r["link"] for r in records} - {"1-1"}
+    headline = records[0]
+    assert headline["mt"].startswith("Putin: Russia aims")
+    assert headline["verdict"] != "ok"
+    assert any(f["severity"] in ("major", "critical") for f in headline["flags"])
+
+
+def test_csv_matches_jsonl(batch_dir):
+    out, _, _ = batch_dir
+    frame = pd.read_csv(out / "putin_syria.csv")
+    lines = (out / "putin_syria.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(frame) == len(lines)
+    assert SCORE_KEYS <= set(frame.columns)
+
+
+def test_index_ranks_worst_first(batch_dir):
+    out, _, _ = batch_dir
+    summary = pd.read_csv(out / "summary.csv")
+    # The MT scored against its human reference and against a retranslation: both listed, ranked.
+    assert len(summary) == 2
+    assert "signature" in (out / "putin_syria.html").read_text(encoding="utf-8").lower()
+
+
+def test_score_to_stdout_is_jsonl_only(corpora: Path):
+    code, out, _ = run(
+        "score",
+        str(corpora / "putin_syria.mt.txt"),
+        "--ref",
+        str(corpora / "putin_syria.ref.txt"),
+        "--output",
+        "-",
+        "--no-lm",
+    )
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records and all(r["doc"] == "putin_syria" for r in records)
+
+
+def test_aligned_mode_refuses_different_line_counts(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("One.\nTwo.\nThree.\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("One.\nTwo.\n", encoding="utf-8")
+    code, _, err = run("score", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "b.txt"), "--aligned", "-o", "-")
+    assert code == 2
+    assert "line" in err and len(err.strip().splitlines()) == 1
+
+
+def test_aligned_mode_one_record_per_line(tmp_path: Path):
+    mt = "The minister met the delegation on Monday.\nPrices rose by 3.5 percent in October.\n"
+    ref = "The minister met the delegation on Monday.\nPrices went up 3.5 percent in October.\n"
+    (tmp_path / "a.txt").write_text(mt, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(ref, encoding="utf-8")
+    code, out, _ = run(
+        "score", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "b.txt"), "--aligned", "-o", "-", "--no-lm"
+    )
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["mt_ids"], r["ref_ids"]) for r in records] == [([0], [0]), ([1], [1])]
+
+
+def test_mismatched_pair_is_refused(tmp_path: Path, corpora: Path):
+    other = tmp_path / "weather.txt"
+    other.write_text(
+        "Heavy snow closed schools across the north of England on Tuesday.\n\n"
+        "Forecasters expect temperatures to fall to minus ten degrees overnight.\n\n"
+        "Rail operators cancelled dozens of trains and warned of further delays.\n",
+        encoding="utf-8",
+    )
+    code, _, err = run("score", str(corpora / "putin_syria.mt.txt"), "--ref", str(other), "-o", "-", "--no-lm")
+    assert code == 2
+    assert "different stories" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\x00"])
+def test_bad_single_input_is_one_line_error(tmp_path: Path, corpora: Path, content: bytes):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    code, _, err = run("score", str(bad), "--ref", str(corpora / "putin_syria.ref.txt"), "-o", "-", "--no-lm")
+    assert code == 2
+    assert err.startswith("mtcheck: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_missing_model_folder_is_one_line_error(tmp_path: Path, corpora: Path):
+    code, _, err = run(
+        "score",
+        str(corpora / "putin_syria.mt.txt"),
+        "--ref",
+        str(corpora / "putin_syria.ref.txt"),
+        "--embedder",
+        str(tmp_path / "no-such-model"),
+        "-o",
+        "-",
+        "--no-lm",
+    )
+    assert code == 2
+    assert "no-such-model" in err and len(err.strip().splitlines()) == 1
+
+
+def test_manifest_batch(tmp_path: Path, corpora: Path):
+    manifest = tmp_path / "jobs.csv"
+    manifest.write_text(
+        "doc,mt,ref\n"
+        f"seed,{corpora / 'putin_syria.mt.txt'},{corpora / 'putin_syria.ref.txt'}\n"
+        f"gone,{tmp_path / 'missing.mt.txt'},{corpora / 'putin_syria.ref.txt'}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code, _, err = run("batch", str(manifest), "-o", str(out), "--no-lm")
+    assert code == 1
+    assert (out / "seed.html").exists()
+    assert "gone" in (out / "index.html").read_text(encoding="utf-8")
