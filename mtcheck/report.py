@@ -88,7 +88,9 @@ SUMMARY_COLUMNS = (
 FLAG_FAMILIES = ("accuracy", "fluency", "style", "other")
 WORST_LIMIT = 5
 # Names the batch index writes itself; an article may not take them.
-_RESERVED_STEMS = {"index", "summary", "con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
+_RESERVED_STEMS = {"index", "summary", "con", "prn", "aux", "nul"} | {
+    f"{p}{i}" for p in ("com", "lpt") for i in range(10)
+}
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 _VERDICT_RANK = {"rewrite": 0, "review": 1, "ok": 2}
 
@@ -303,7 +305,9 @@ def highlight_mt(mt: str, flags: list[Flag]) -> tuple[Markup, list[_Footnote]]:
             pieces.append(escape(text))
             continue
         title = "\n".join(_flag_title(n) for n in covering)
-        pieces.append(Markup('<mark class="{}" title="{}">{}</mark>').format(_mark_class(covering), title, text))
+        pieces.append(
+            Markup('<mark class="{}" title="{}">{}</mark>').format(_mark_class(covering), title, text)
+        )
     return Markup("").join(pieces), notes
 
 
@@ -375,10 +379,16 @@ def write_article(result: ArticleResult, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def summary_frame(results: list[ArticleResult], failures: list[tuple[str, str]]) -> pd.DataFrame:
+def summary_frame(results: Iterable[ArticleResult], failures: list[tuple[str, str]]) -> pd.DataFrame:
     """The batch table (`SUMMARY_COLUMNS`): ranked articles worst first, then failed articles."""
+    return _summary_frame(rank_articles(results), failures)
+
+
+def _summary_frame(
+    ranked: list[tuple[dict[str, Any], ArticleResult]], failures: list[tuple[str, str]]
+) -> pd.DataFrame:
     rows = []
-    for rank, (summary, result) in enumerate(rank_articles(results), start=1):
+    for rank, (summary, result) in enumerate(ranked, start=1):
         rows.append(
             {
                 "rank": rank,
@@ -417,10 +427,9 @@ def write_index(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame = summary_frame(results, failures)
-    paths = {"html": out_dir / "index.html", "csv": out_dir / "summary.csv"}
-    frame.to_csv(paths["csv"], index=False, encoding="utf-8")
     ranked = rank_articles(results)
+    paths = {"html": out_dir / "index.html", "csv": out_dir / "summary.csv"}
+    _summary_frame(ranked, failures).to_csv(paths["csv"], index=False, encoding="utf-8")
     summaries = [summary for summary, _ in ranked]
     articles = [
         {"summary": summary, "result": result, "href": f"{safe_doc_name(result.doc)}.html"}
@@ -436,7 +445,9 @@ def write_index(
     html = (
         _environment()
         .get_template("index.html.j2")
-        .render(articles=articles, failures=failures, totals=totals, signatures=signatures, severities=SEVERITIES)
+        .render(
+            articles=articles, failures=failures, totals=totals, signatures=signatures, severities=SEVERITIES
+        )
     )
     paths["html"].write_text(html, encoding="utf-8")
     return paths
