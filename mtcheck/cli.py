@@ -41,8 +41,12 @@ def _model_options(func):
 
 
 def _checker(mode: str, ref_kind: str, no_lm: bool, embedder_path, lm_path, pairing_check: bool = True):
+    from transformers.utils import logging as hf_logging
+
     from mtcheck.pipeline import Checker, CheckOptions
 
+    hf_logging.disable_progress_bar()  # weight-loading bars would bury the one line an editor needs
+    hf_logging.set_verbosity_error()
     options = CheckOptions(ref_kind=ref_kind, mode=mode, use_lm=not no_lm, check_pairing=pairing_check)
     return Checker(options, embedder_path=embedder_path, lm_path=lm_path)
 
@@ -103,7 +107,7 @@ def score(mt, ref, src, ref_kind, mode, output, no_pairing_check, no_lm, lm_path
         return
     paths = write_article(result, Path(output))
     for kind, path in paths.items():
-        log.info("wrote %s: %s", kind, path)
+        click.echo(f"mtcheck: wrote {kind}: {path}", err=True)
 
 
 @cli.command()
@@ -137,9 +141,10 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path)
         progress, lambda job: checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind), keep
     )
     paths = write_index(results, failures, output)
-    log.info("%d article(s) scored, %d failed; index: %s", len(results), len(failures), paths.get("html"))
+    # Plain echo, not logging: this summary is the batch's answer and must reach stderr whatever the log setup.
+    click.echo(f"mtcheck: {len(results)} article(s) scored, {len(failures)} failed; index: {paths['html']}", err=True)
     for doc, reason in failures:
-        log.warning("skipped %s: %s", doc, reason)
+        click.echo(f"mtcheck: skipped {doc}: {reason}", err=True)
     if failures:
         sys.exit(EXIT_PARTIAL if results else EXIT_ERROR)
 

@@ -94,8 +94,11 @@ def test_csv_matches_jsonl(batch_dir):
 def test_index_ranks_worst_first(batch_dir):
     out, _, _ = batch_dir
     summary = pd.read_csv(out / "summary.csv")
-    # The MT scored against its human reference and against a retranslation: both listed, ranked.
-    assert len(summary) == 2
+    scored = summary[summary["status"] == "ok"]
+    # The MT scored against its human reference and against a retranslation: both ranked, worst first.
+    assert list(scored["rank"]) == [1, 2]
+    assert list(scored["rewrite_share"]) == sorted(scored["rewrite_share"], reverse=True)
+    assert set(summary.loc[summary["status"] == "failed", "doc"]) == {"empty", "binary", "lonely"}
     assert "signature" in (out / "putin_syria.html").read_text(encoding="utf-8").lower()
 
 
