@@ -88,7 +88,7 @@ def test_csv_matches_jsonl(batch_dir):
     frame = pd.read_csv(out / "putin_syria.csv")
     lines = (out / "putin_syria.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(frame) == len(lines)
-    assert SCORE_KEYS <= set(frame.columns)
+    assert set(frame.columns) >= SCORE_KEYS
 
 
 def test_index_ranks_worst_first(batch_dir):
