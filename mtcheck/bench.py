@@ -50,9 +50,14 @@ def main(
     use_lm: bool = True,
     embedder_path: str | None = None,
     lm_path: str | None = None,
+    align_embeddings: bool = False,
 ) -> dict:
     articles = _articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
-    checker = Checker(CheckOptions(use_lm=use_lm), embedder_path=embedder_path, lm_path=lm_path)
+    checker = Checker(
+        CheckOptions(use_lm=use_lm, align_embeddings=align_embeddings),
+        embedder_path=embedder_path,
+        lm_path=lm_path,
+    )
 
     start = time.perf_counter()
     checker.scorer.score_units(["Start-up check."], ["Start-up check."])

@@ -23,6 +23,11 @@ EXIT_ERROR = 2
 
 def _model_options(func):
     func = click.option(
+        "--align-embeddings",
+        is_flag=True,
+        help="Align with MiniLM cosine as well as chrF (slower; slightly better on paraphrase-heavy text).",
+    )(func)
+    func = click.option(
         "--no-lm", is_flag=True, help="Fast mode: skip the causal LM (fluency from LM-free features)."
     )(func)
     func = click.option(
@@ -40,14 +45,28 @@ def _model_options(func):
     return func
 
 
-def _checker(mode: str, ref_kind: str, no_lm: bool, embedder_path, lm_path, pairing_check: bool = True):
+def _checker(
+    mode: str,
+    ref_kind: str,
+    no_lm: bool,
+    embedder_path,
+    lm_path,
+    pairing_check: bool = True,
+    align_embeddings: bool = False,
+):
     from transformers.utils import logging as hf_logging
 
     from mtcheck.pipeline import Checker, CheckOptions
 
     hf_logging.disable_progress_bar()  # weight-loading bars would bury the one line an editor needs
     hf_logging.set_verbosity_error()
-    options = CheckOptions(ref_kind=ref_kind, mode=mode, use_lm=not no_lm, check_pairing=pairing_check)
+    options = CheckOptions(
+        ref_kind=ref_kind,
+        mode=mode,
+        use_lm=not no_lm,
+        check_pairing=pairing_check,
+        align_embeddings=align_embeddings,
+    )
     return Checker(options, embedder_path=embedder_path, lm_path=lm_path)
 
 
@@ -95,11 +114,15 @@ def cli(verbose: bool) -> None:
     "--no-pairing-check", is_flag=True, help="Score even if MT and reference look like different stories."
 )
 @_model_options
-def score(mt, ref, src, ref_kind, mode, output, no_pairing_check, no_lm, lm_path, embedder_path) -> None:
+def score(
+    mt, ref, src, ref_kind, mode, output, no_pairing_check, no_lm, lm_path, embedder_path, align_embeddings
+) -> None:
     """Score one machine-translated article MT against --ref."""
     from mtcheck.report import write_article, write_jsonl
 
-    checker = _checker(mode or "article", ref_kind, no_lm, embedder_path, lm_path, not no_pairing_check)
+    checker = _checker(
+        mode or "article", ref_kind, no_lm, embedder_path, lm_path, not no_pairing_check, align_embeddings
+    )
     doc = mt.name.split(".")[0] or mt.stem
     result = checker.check_files(doc, mt, ref, src)
     if output == "-":
@@ -121,7 +144,7 @@ def score(mt, ref, src, ref_kind, mode, output, no_pairing_check, no_lm, lm_path
     "--no-pairing-check", is_flag=True, help="Score even if MT and reference look like different stories."
 )
 @_model_options
-def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path) -> None:
+def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path, align_embeddings) -> None:
     """Score a folder of NAME.mt.txt + NAME.ref.txt / NAME.retrans.txt files, or a manifest CSV."""
     from tqdm import tqdm
 
@@ -129,7 +152,9 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path)
     from mtcheck.report import write_article, write_index
 
     jobs, failures = discover(inputs)
-    checker = _checker(mode or "article", "reference", no_lm, embedder_path, lm_path, not no_pairing_check)
+    checker = _checker(
+        mode or "article", "reference", no_lm, embedder_path, lm_path, not no_pairing_check, align_embeddings
+    )
     results = []
 
     def keep(result) -> None:
@@ -142,7 +167,9 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path)
     )
     paths = write_index(results, failures, output)
     # Plain echo, not logging: this summary is the batch's answer and must reach stderr whatever the log setup.
-    click.echo(f"mtcheck: {len(results)} article(s) scored, {len(failures)} failed; index: {paths['html']}", err=True)
+    click.echo(
+        f"mtcheck: {len(results)} article(s) scored, {len(failures)} failed; index: {paths['html']}", err=True
+    )
     for doc, reason in failures:
         click.echo(f"mtcheck: skipped {doc}: {reason}", err=True)
     if failures:
@@ -218,11 +245,19 @@ def calibrate(data_dir, out, seed, max_rows) -> None:
 @click.option("--sentences", type=int, default=1000, show_default=True, help="MT sentences to push through.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path))
 @_model_options
-def benchmark(data, sentences, json_out, no_lm, lm_path, embedder_path) -> None:
+def benchmark(data, sentences, json_out, no_lm, lm_path, embedder_path, align_embeddings) -> None:
     """Sentences per second of the full pipeline, share of time per stage, start-up time, peak memory."""
     from mtcheck.bench import main as bench_main
 
-    bench_main(data, sentences, json_out, use_lm=not no_lm, embedder_path=embedder_path, lm_path=lm_path)
+    bench_main(
+        data,
+        sentences,
+        json_out,
+        use_lm=not no_lm,
+        embedder_path=embedder_path,
+        lm_path=lm_path,
+        align_embeddings=align_embeddings,
+    )
 
 
 def main() -> None:

@@ -38,6 +38,9 @@ class CheckOptions:
     mode: str = "article"  # "article" (split + align), "segmented" (one sentence a line), "aligned"
     use_lm: bool = True  # False = fast mode: no causal LM (fluency from LM-free features)
     check_pairing: bool = True  # refuse an MT/reference pair that looks like two different stories
+    # chrF alone aligns nearly as well (strict F1 0.982 vs 0.986 on ru-en, README) at a fraction of the
+    # cost: the aligner's MiniLM pass over every candidate concatenation dominated the benchmark.
+    align_embeddings: bool = False
 
     def __post_init__(self) -> None:
         if self.ref_kind not in REF_KINDS:
@@ -65,7 +68,8 @@ class Checker:
 
     @property
     def signature(self) -> str:
-        return f"{self.scorer.signature}|{self.flagger.signature}|mode:{self.options.mode}"
+        align = "chrf+emb" if self.options.align_embeddings else "chrf"
+        return f"{self.scorer.signature}|{self.flagger.signature}|mode:{self.options.mode}|align:{align}"
 
     @contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
@@ -118,7 +122,9 @@ class Checker:
                 units = [Unit((i,), (i,)) for i in range(len(mt_sents))]
             else:
                 units = align(
-                    [s.text for s in mt_sents], [s.text for s in ref_sents], embed=self.embedder.encode
+                    [s.text for s in mt_sents],
+                    [s.text for s in ref_sents],
+                    embed=self.embedder.encode if opts.align_embeddings else None,
                 )
             if opts.check_pairing and opts.mode != "aligned":
                 self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
