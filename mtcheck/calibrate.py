@@ -1,9 +1,39 @@
 """Fit mtcheck's fluency, adequacy and quality scales to human judgments (writes calibration.json).
 
-    python -m mtcheck.calibrate --data-dir /work/shared/data --out mtcheck/calibration.json
+    python -m mtcheck.calibrate --data-dir /work/shared/data --out mtcheck/calibration.json \
+        --max-rows 1500 --cache-dir /work/cache/features
 
-Placeholder: the fitting part follows; this module currently holds the data loading, the document
-split and the feature cache shared with `mtcheck.evaluate`.
+README text (the lead may paste it under "Scores"):
+
+**What the scores mean.** `quality`, `adequacy` and `fluency` run from 0 to 100, higher is better. They
+are percentiles: a unit scoring 50 looks like the median segment that professional raters judged in
+WMT data (MT into English from Chinese, Japanese, Ukrainian and Russian, news and TED talks); 80 means
+better-looking than four in five of those segments. `adequacy` compares the MT with the reference
+(chrF, BLEU, TER, MiniLM sentence and token matches, and how predictable the small language model
+SmolLM2 finds the MT after reading the reference: "Sentence: <reference> / Paraphrase: <MT>");
+`fluency` looks at the MT alone (SmolLM2 surprisal per token, its worst tokens, and how surprising it
+is that the sentence ends where it does); `quality` combines all of these. A score is a percentile of
+a weighted sum of standardised features; the weights are ridge-regression weights fitted to the human
+scores (each dataset turned into percentiles, datasets weighing equally), mixing two views: which of
+several translations of the same sentence is better (what editors compare) and how segments rank
+overall. The fitted numbers ship as plain JSON (`mtcheck/calibration.json`); `python -m
+mtcheck.calibrate` rebuilds it (fixed seed; features cached per MT/reference pair).
+
+**Verdict bands.** `rewrite` below the `rewrite` threshold, `ok` at or above the `ok` threshold,
+`review` in between (the flag detectors can raise a verdict; see the flag section). The cuts come from
+the fitting data: below `rewrite`, segments that humans judged bad (an MQM Major error, or a DA
+rating under 50) are at least 1.5 times as common as overall; at or above `ok` they are at most 2/3 as
+common. `thresholds.fit_report` in the JSON gives, per dataset, the share of bad segments that fall
+below `rewrite`, of clean segments (no Major error and at most one Minor point; DA 80+) that land in
+`ok`, and the bad rate inside each band. These cheap signals rank translations only weakly (Kendall
+tau ~0.13-0.19 within a source sentence, see `mtcheck evaluate`): treat the bands as triage, never as
+a verdict on their own, and read the flagged spans.
+
+Data use: the fit reads the ja-en/uk-en DA training file and only the "fit" half of the MQM zh-en and
+ru-en DA files; the halves are fixed by a hash of the document id (`document_half`), so `mtcheck
+evaluate --split holdout` measures on documents never fitted on. `max_rows` caps each file (whole
+source segments, sampled with `seed`), because the LM reads about one MT/reference pair per second
+on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -19,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from mtcheck.score import Scorer, add_derived
 
@@ -241,6 +271,13 @@ SCALE_FEATURES: dict[str, list[str]] = {
     "quality_nolm": _MATCHING + ["len_ratio_log", "mt_chars_log"],
 }
 SCALE_FEATURES["quality"] = SCALE_FEATURES["quality_nolm"] + _CONDITIONED + SCALE_FEATURES["fluency"]
+# Features whose useful direction depends on the data (length effects): their weights may take either sign.
+SIGN_FREE = ("len_ratio_log", "mt_chars_log")
+# Fluency: SmolLM2's view of the MT alone tracks human judgments only weakly (tau_item 0.03-0.08, also
+# against MQM Fluency-category penalties); fitted weights did no better than equal ones in
+# cross-validation, and fitting gave the sentence-end surprisal (rare truncations) almost no weight.
+# Equal weights keep every fluency signal, a cut-off sentence included, visible on the scale.
+EQUAL_WEIGHT_SCALES = ("fluency",)
 
 
 def feature_matrix(features: list[dict[str, float]], names: list[str]) -> np.ndarray:
@@ -331,8 +368,33 @@ def fit_linear(
     gram = within * (z_within.T * weight) @ z_within + (1 - within) * (z_pooled.T * weight) @ z_pooled
     moment = within * (z_within.T * weight) @ y_within + (1 - within) * (z_pooled.T * weight) @ y_pooled
     gram += ridge * 1e-3 * np.eye(len(names))
-    model.weights = np.linalg.solve(gram, moment)
+    # Each weight keeps the sign its feature's meaning implies (more surprisal, more TER: worse), so
+    # noise in the human scores cannot make a scale reward a defect. Minimising w'Gw - 2m'w under
+    # bounds is a least-squares problem in the Cholesky factor of G.
+    lower, upper = _sign_bounds(names)
+    factor = np.linalg.cholesky(gram)
+    solution = optimize.lsq_linear(factor.T, np.linalg.solve(factor, moment), bounds=(lower, upper))
+    model.weights = solution.x
     return model
+
+
+def _sign_bounds(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    from mtcheck.evaluate import LOWER_IS_BETTER
+
+    lower = np.array([-np.inf if n in LOWER_IS_BETTER or n in SIGN_FREE else 0.0 for n in names])
+    upper = np.array([0.0 if n in LOWER_IS_BETTER else np.inf for n in names])
+    return lower, upper
+
+
+def equal_weights(matrix: np.ndarray, names: list[str]) -> LinearScale:
+    """Standardised features summed with weight +-1/k by their meaning (used for fluency; see SCALE_FEATURES)."""
+    from mtcheck.evaluate import LOWER_IS_BETTER
+
+    mean = np.nanmean(matrix, axis=0)
+    scale = np.nanstd(matrix, axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    weights = np.array([-1.0 if n in LOWER_IS_BETTER else 1.0 for n in names]) / len(names)
+    return LinearScale(names, mean, scale, weights)
 
 
 def _quantile_knots(raw: np.ndarray, weight: np.ndarray) -> tuple[list[float], list[float]]:
@@ -397,25 +459,30 @@ def cross_validate(
     return result
 
 
-def _best_threshold(values: np.ndarray, positive: np.ndarray) -> float:
-    """The cut maximising Youden's J = TPR - FPR for "value < cut means positive"."""
-    best, best_j = 50.0, -1.0
-    for cut in np.arange(1.0, 100.0, 1.0):
-        below = values < cut
-        tpr = below[positive].mean() if positive.any() else 0.0
-        fpr = below[~positive].mean() if (~positive).any() else 0.0
-        if tpr - fpr > best_j:
-            best, best_j = float(cut), float(tpr - fpr)
-    return best
+REWRITE_LIFT = 1.5  # below the rewrite cut, bad segments are at least 1.5x as common as overall
+OK_LIFT = 0.67  # at or above the ok cut, bad segments are at most 2/3 as common as overall
+
+
+def _lift(quality: np.ndarray, bad: np.ndarray, datasets: list[str], cut: float, below: bool) -> float:
+    """Mean over datasets of P(bad | quality below / at-or-above cut) / P(bad)."""
+    lifts = []
+    for dataset in sorted(set(datasets)):
+        idx = np.array([d == dataset for d in datasets])
+        side = idx & ((quality < cut) if below else (quality >= cut))
+        if side.sum() < 20 or not bad[idx].any():
+            continue
+        lifts.append(bad[side].mean() / bad[idx].mean())
+    return float(np.mean(lifts)) if lifts else math.nan
 
 
 def verdict_thresholds(quality: np.ndarray, rows: list[Row]) -> dict:
     """Quality cuts for the verdicts, derived from what humans said about the fitting segments.
 
-    "Bad" segments: MQM with a Major error, or DA raw rating under 50 (WMT's DA scale: at most "some of
-    the meaning preserved"). "Clean" segments: MQM without any Major error and at most one Minor point,
-    or DA raw rating 80 and over ("most meaning preserved, few mistakes"). rewrite = the quality cut that
-    best separates bad from the rest (Youden's J), ok = the cut that best separates clean from the rest.
+    "Bad": MQM segments with a Major error, DA segments rated under 50 (WMT's DA scale: at most "some
+    of the meaning preserved"). "Clean": MQM segments with no Major error and at most 1 penalty point,
+    DA segments rated 80 or more. On a 5-point grid, rewrite is the highest cut under which bad
+    segments are at least REWRITE_LIFT times as common as overall, and ok the lowest cut at or above
+    which they are at most OK_LIFT times as common (each averaged over the datasets, which weigh equally).
     """
     bad = np.array(
         [(r.major if r.dataset == "mqm" else (r.da_raw is not None and r.da_raw < 50)) for r in rows],
@@ -430,9 +497,14 @@ def verdict_thresholds(quality: np.ndarray, rows: list[Row]) -> dict:
         ],
         dtype=bool,
     )
-    rewrite = _best_threshold(quality, bad)
-    ok = _best_threshold(quality, ~clean)  # "value < cut" = not clean; cut = lowest quality deemed ok
-    ok = max(ok, rewrite + 5.0)
+    datasets = [r.dataset for r in rows]
+    grid = np.arange(5.0, 100.0, 5.0)
+    rewrite_ok = [c for c in grid if _lift(quality, bad, datasets, c, below=True) >= REWRITE_LIFT]
+    rewrite = float(max(rewrite_ok)) if rewrite_ok else 10.0
+    ok_cuts = [
+        c for c in grid if c >= rewrite + 10 and _lift(quality, bad, datasets, c, below=False) <= OK_LIFT
+    ]
+    ok = float(min(ok_cuts)) if ok_cuts else 90.0
     report: dict[str, dict[str, float]] = {}
     for dataset in sorted({r.dataset for r in rows}):
         idx = np.array([i for i, r in enumerate(rows) if r.dataset == dataset])
@@ -444,8 +516,17 @@ def verdict_thresholds(quality: np.ndarray, rows: list[Row]) -> dict:
             "clean_below_rewrite": round(float((q[c] < rewrite).mean()), 4) if c.any() else math.nan,
             "clean_in_ok": round(float((q[c] >= ok).mean()), 4) if c.any() else math.nan,
             "bad_in_ok": round(float((q[b] >= ok).mean()), 4) if b.any() else math.nan,
+            "bad_rate_below_rewrite": round(float(b[q < rewrite].mean()), 4)
+            if (q < rewrite).any()
+            else math.nan,
+            "bad_rate_in_ok": round(float(b[q >= ok].mean()), 4) if (q >= ok).any() else math.nan,
         }
-    return {"rewrite": rewrite, "ok": ok, "fit_report": report}
+    return {
+        "rewrite": rewrite,
+        "ok": ok,
+        "rule": f"rewrite: P(bad | q < cut) >= {REWRITE_LIFT} x P(bad); ok: P(bad | q >= cut) <= {OK_LIFT} x P(bad)",
+        "fit_report": report,
+    }
 
 
 def main(
@@ -456,7 +537,7 @@ def main(
     cache_dir: str | Path | None = None,
     scorer: Scorer | None = None,
     within_grid: tuple[float, ...] = (0.0, 0.5, 0.8, 1.0),
-    ridge_grid: tuple[float, ...] = (1.0, 30.0),
+    ridge_grid: tuple[float, ...] = (1.0, 30.0, 300.0),
 ) -> dict:
     """Fit all scales and verdict thresholds; write the calibration JSON to `out` and return it.
 
@@ -482,6 +563,10 @@ def main(
     }
     for scale, names in SCALE_FEATURES.items():
         matrix = feature_matrix(features, names)
+        if scale in EQUAL_WEIGHT_SCALES:
+            model = equal_weights(matrix, names)
+            calibration["scales"][scale] = {**scale_spec(model, rows, matrix), "within": None, "ridge": None}
+            continue
         best, best_score, cv_table = (0.5, 1.0), -math.inf, {}
         for within in within_grid:
             for ridge in ridge_grid:
@@ -504,9 +589,20 @@ def main(
     fitted = Calibration(calibration, "fit")
     quality = np.array([fitted.apply("quality", add_derived(dict(f))) for f in features], dtype=float)
     calibration["thresholds"] = verdict_thresholds(quality, rows)
-    text = json.dumps(calibration, indent=1) + "\n"
+    text = json.dumps(_json_safe(calibration), indent=1, allow_nan=False) + "\n"
     Path(out).write_text(text, encoding="utf-8")
     return calibration
+
+
+def _json_safe(value):
+    """NaN (e.g. a share over no segments) becomes null: the file stays strict JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _cli() -> None:

@@ -239,7 +239,7 @@ class CausalLM:
         self,
         path: str | Path | None = None,
         cache_dir: Path | None = None,
-        max_tokens_per_batch: int = 2048,
+        max_tokens_per_batch: int = 1024,
         window: int = 512,
         context: int = 128,
     ):

@@ -20,7 +20,13 @@ from the LM-free fit in the calibration file.
 
 Features (`UnitScores.features`, all floats; see FEATURE_DOC for the meaning of each) feed the
 calibrated fluency / adequacy / quality scales whose parameters live in `mtcheck/calibration.json`
-(fitted by `python -m mtcheck.calibrate`).
+(fitted by `python -m mtcheck.calibrate`; see its docstring for what the numbers mean). Without that
+file a hand-set PROVISIONAL mapping is used and the signature says `calib:provisional`.
+
+Model work per call: MiniLM reads each distinct MT and reference text once (sentence embedding and
+token embeddings from one pass); SmolLM2 reads each distinct MT alone (fluency, `mt_surprisal`) and each
+distinct (reference, MT) pair as "Sentence: <reference>\nParaphrase: <MT>" (adequacy: how well the
+reference predicts the MT). Token spans in `mt_surprisal` are the MT-alone surprisals.
 """
 
 from __future__ import annotations
@@ -138,7 +144,10 @@ class Calibration:
     def __init__(self, data: dict, digest: str):
         self.data = data
         self.digest = digest
-        self.thresholds: dict[str, float] = dict(data.get("thresholds", {}))
+        # Verdict cuts on the quality scale: {"rewrite": q_r, "ok": q_ok} (see mtcheck.calibrate).
+        self.thresholds: dict[str, float] = {
+            k: float(v) for k, v in data.get("thresholds", {}).items() if isinstance(v, int | float)
+        }
 
     @classmethod
     def load(cls, path: Path | None = None) -> Calibration:
@@ -249,6 +258,11 @@ class Scorer:
         if self.src_encoder is not None:
             parts.append(f"src:{getattr(self.src_encoder, 'name', type(self.src_encoder).__name__)}")
         return "|".join(parts)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Quality cuts of the calibration: quality < "rewrite" -> rewrite, >= "ok" -> ok, else review."""
+        return dict(self.calibration.thresholds)
 
     @property
     def feature_signature(self) -> str:

@@ -194,7 +194,7 @@ def test_tau_item_and_auc_on_known_orders() -> None:
     assert roc_auc([0.5, 0.5], [True, False]) == pytest.approx(0.5)
 
 
-def test_fit_linear_recovers_informative_feature() -> None:
+def test_fit_linear_recovers_informative_features_with_sensible_signs() -> None:
     import numpy as np
 
     from mtcheck.calibrate import fit_linear
@@ -204,11 +204,14 @@ def test_fit_linear_recovers_informative_feature() -> None:
     rng = np.random.default_rng(0)
     good = np.array([r.human for r in rows]) + rng.normal(0, 0.5, len(rows))
     noise = rng.normal(0, 1, len(rows))
-    matrix = np.column_stack([good, noise, -good])
+    # "lm_mean_bits" here rises with quality: against its meaning, so its weight must stay at 0.
+    matrix = np.column_stack([good, noise, -good + rng.normal(0, 0.5, len(rows)), good])
+    names = ["chrf", "similarity", "ter", "lm_mean_bits"]
     for within in (0.0, 1.0):
-        model = fit_linear(matrix, rows, ["good", "noise", "bad"], within=within, ridge=1.0)
+        model = fit_linear(matrix, rows, names, within=within, ridge=1.0)
         assert model.weights[0] > 0 and model.weights[2] < 0
         assert abs(model.weights[1]) < 0.2 * (model.weights[0] - model.weights[2])
+        assert model.weights[3] == pytest.approx(0.0, abs=1e-9)
         raw = model.raw(matrix)
         assert tau_item(raw, [r.human for r in rows], [r.item for r in rows]) > 0.5
 
@@ -229,3 +232,17 @@ def test_document_split_and_item_sampling_are_deterministic() -> None:
     for r in sample:
         counts[r.item] = counts.get(r.item, 0) + 1
     assert set(counts.values()) == {6}  # whole items only
+
+
+def test_shipped_calibration_is_complete() -> None:
+    calib = Calibration.load()
+    assert calib.digest != "provisional"
+    for scale in ("fluency", "adequacy", "quality", "adequacy_nolm", "quality_nolm"):
+        spec = calib.data["scales"][scale]
+        assert len(spec["features"]) == len(spec["weights"]) == len(spec["mean"]) == len(spec["scale"])
+        assert (
+            spec["knots_x"] == sorted(spec["knots_x"])
+            and spec["knots_y"][0] == 0
+            and spec["knots_y"][-1] == 100
+        )
+    assert 0 < calib.thresholds["rewrite"] < calib.thresholds["ok"] < 100
