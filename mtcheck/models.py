@@ -6,9 +6,12 @@ one-line message saying what to install or which path to pass.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import math
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +54,22 @@ class Embedder:
     `path` is any local transformers model folder; by default all-MiniLM-L6-v2 from its PyPI package.
     """
 
-    def __init__(self, path: str | Path | None = None, batch_size: int = 64, max_length: int = 256):
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        batch_size: int = 64,
+        max_length: int = 256,
+        memo_size: int = 4096,
+    ):
         self.path = Path(path) if path else None
         self.batch_size = batch_size
         self.max_length = max_length
         self._model = None
         self._tokenizer = None
+        # text -> (sentence vector, token spans, token vectors). The pairing check, the aligner and the
+        # scorer all embed the same sentences of an article: each text goes through MiniLM once.
+        self.memo_size = memo_size
+        self._memo: OrderedDict[str, tuple[np.ndarray, list[tuple[int, int]], np.ndarray]] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -94,69 +107,49 @@ class Embedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings, shape (len(texts), dim), unit length. Empty input gives shape (0, dim)."""
-        import torch
-
-        chunks = []
-        # Sort by length so each batch pads little; restore order at the end.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            hidden, mask, _ = self._forward([texts[j] or " " for j in idx])
-            m = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-            chunks.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        if not chunks:
-            self._load()
-            return np.zeros((0, self._model.config.hidden_size), dtype=np.float32)
-        out = np.concatenate(chunks)
-        result = np.empty_like(out)
-        result[np.array(order)] = out
-        return result
+        sentences, _ = self.encode_with_tokens(texts)
+        return sentences
 
     def token_embeddings(self, texts: list[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
-        """Per text: character offsets of its word-piece tokens and their unit-length embeddings.
-
-        Special tokens ([CLS], [SEP], padding) are dropped, so offsets always index real text.
-        """
-        import torch
-
-        results: list[tuple[list[tuple[int, int]], np.ndarray]] = []
-        for i in range(0, len(texts), self.batch_size):
-            batch_texts = texts[i : i + self.batch_size]
-            hidden, mask, offsets = self._forward([t or " " for t in batch_texts])
-            hidden = torch.nn.functional.normalize(hidden, dim=-1).numpy()
-            for row in range(len(batch_texts)):
-                keep = [
-                    k
-                    for k in range(hidden.shape[1])
-                    if mask[row, k] and int(offsets[row, k, 1]) > int(offsets[row, k, 0])
-                ]
-                spans = [(int(offsets[row, k, 0]), int(offsets[row, k, 1])) for k in keep]
-                results.append((spans, hidden[row, keep]))
-        return results
+        """Per text: character offsets of its word-piece tokens and their unit-length embeddings."""
+        return self.encode_with_tokens(texts)[1]
 
     def encode_with_tokens(
         self, texts: list[str]
     ) -> tuple[np.ndarray, list[tuple[list[tuple[int, int]], np.ndarray]]]:
-        """`encode(texts)` and `token_embeddings(texts)` from one forward pass per batch (half the cost).
+        """Sentence embeddings (unit length, shape (len(texts), dim)) and, per text, the character offsets
+        of its word-piece tokens with their unit-length embeddings, from one forward pass per batch.
 
-        Batches are formed from length-sorted texts so little padding is computed; results are in input order.
+        Special tokens and padding are dropped, so offsets always index real text. Texts seen recently
+        (`memo_size`) are not run again; new ones go in length-sorted batches so little padding is computed.
         """
-        import torch
-
         self._load()
         dim = self._model.config.hidden_size
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        for text, entry in zip(todo, self._run_batches(todo), strict=True):
+            self._memo[text] = entry
         sentences = np.zeros((len(texts), dim), dtype=np.float32)
-        tokens: list[tuple[list[tuple[int, int]], np.ndarray]] = [([], np.zeros((0, dim), np.float32))] * len(
-            texts
-        )
+        tokens: list[tuple[list[tuple[int, int]], np.ndarray]] = []
+        for row, text in enumerate(texts):
+            vector, spans, vectors = self._memo[text]
+            self._memo.move_to_end(text)
+            sentences[row] = vector
+            tokens.append((spans, vectors))
+        while len(self._memo) > max(self.memo_size, len(texts)):
+            self._memo.popitem(last=False)
+        return sentences, tokens
+
+    def _run_batches(self, texts: list[str]) -> list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
+        import torch
+
+        results: list = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
             hidden, mask, offsets = self._forward([texts[j] or " " for j in idx])
             m = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-            sentences[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+            sentence = torch.nn.functional.normalize(pooled, dim=-1).numpy()
             unit = torch.nn.functional.normalize(hidden, dim=-1).numpy()
             offsets = offsets.numpy()
             # Real text pieces only: special tokens and padding have empty offsets or mask 0.
@@ -164,8 +157,8 @@ class Embedder:
             for row, j in enumerate(idx):
                 cols = np.flatnonzero(keep[row])
                 spans = [(int(a), int(e)) for a, e in offsets[row, cols]]
-                tokens[j] = (spans, unit[row, cols])
-        return sentences, tokens
+                results[j] = (sentence[row].copy(), spans, unit[row, cols].copy())
+        return results
 
 
 # --------------------------------------------------------------------------------------------------
@@ -308,7 +301,21 @@ class CausalLM:
             if not loaded:
                 self._tokenizer, self._model = self._dequantise(source, cached)
         self._model.eval()
-        self._end_ids = self._sentence_end_ids()
+        self._end_ids = self._cached_end_ids(self._cache_folder(source) if source.suffix == ".gguf" else None)
+
+    def _cached_end_ids(self, folder: Path | None) -> list[int]:
+        """`_sentence_end_ids`, kept beside the dequantised weights: scanning 49k tokens costs ~1 s a start."""
+        path = folder / "sentence_end_ids.json" if folder else None
+        if path is not None and path.is_file():
+            try:
+                return [int(i) for i in json.loads(path.read_text())]
+            except (OSError, ValueError):
+                pass
+        ids = self._sentence_end_ids()
+        if path is not None and path.parent.is_dir():
+            with contextlib.suppress(OSError):  # a read-only cache only costs that second next time
+                path.write_text(json.dumps(ids))
+        return ids
 
     def _dequantise(self, gguf: Path, cached: Path):
         """Load the GGUF (slow), then save a plain float32 copy to `cached` for next time."""

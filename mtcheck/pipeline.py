@@ -117,6 +117,13 @@ class Checker:
             raise InputError(f"{doc}: the {ref_kind} text has no sentences; check the file")
         self.sentences += len(mt_sents)
 
+        with self._timed("embed"):
+            # One MiniLM pass over every sentence of both sides; the pairing check, the aligner (with
+            # --align-embeddings) and the scorer then read the embedder's memo instead of re-running it.
+            self.embedder.encode([s.text for s in mt_sents] + [s.text for s in ref_sents])
+            if opts.check_pairing and opts.mode != "aligned":
+                self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
+
         with self._timed("align"):
             if opts.mode == "aligned":
                 units = [Unit((i,), (i,)) for i in range(len(mt_sents))]
@@ -126,8 +133,6 @@ class Checker:
                     [s.text for s in ref_sents],
                     embed=self.embedder.encode if opts.align_embeddings else None,
                 )
-            if opts.check_pairing and opts.mode != "aligned":
-                self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
 
         mt_units = [" ".join(mt_sents[i].text for i in u.mt_ids) for u in units]
         ref_units = [" ".join(ref_sents[i].text for i in u.ref_ids) for u in units]

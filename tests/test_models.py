@@ -6,6 +6,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mtcheck.models import CausalLM, Embedder, sentence_core_end
@@ -129,3 +130,27 @@ def test_reference_prompt_makes_a_faithful_mt_cheaper(lm: CausalLM) -> None:
     gain_wrong = mean(alone[1][0]) - mean(after[1][0])
     assert gain_faithful > gain_wrong + 1.0
     assert mean(after[0][0]) < mean(after[1][0])
+
+
+def test_embedder_runs_each_text_once_and_keeps_order() -> None:
+    embedder = Embedder()
+    calls: list[list[str]] = []
+    forward = embedder._forward
+
+    def counting_forward(texts: list[str]):
+        calls.append(list(texts))
+        return forward(texts)
+
+    embedder._forward = counting_forward
+    texts = ["The talks resumed on Monday.", "Prices rose sharply.", "The talks resumed on Monday."]
+    first = embedder.encode(texts)
+    assert sum(len(batch) for batch in calls) == 2  # the repeated sentence is run once
+    calls.clear()
+    sentences, tokens = embedder.encode_with_tokens(list(reversed(texts)))
+    assert calls == []  # all three came from the memo
+    np.testing.assert_allclose(sentences, first[::-1], atol=1e-6)
+    assert np.allclose(np.linalg.norm(sentences, axis=1), 1.0, atol=1e-5)
+    spans, vectors = tokens[1]
+    assert len(spans) == len(vectors) and "".join(texts[1][a:b] for a, b in spans).startswith("Prices")
+    # A fresh embedder gives the same vectors batch by batch: the memo changes cost, not values.
+    np.testing.assert_allclose(Embedder().encode(texts), first, atol=1e-5)
