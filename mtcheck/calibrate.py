@@ -77,6 +77,7 @@ class Row:
     major: bool | None = None  # MQM only: at least one Major error on the target side
     fluency_penalty: float | None = None  # MQM ted21 only: minus weighted Fluency-category errors
     accuracy_penalty: float | None = None  # MQM ted21 only: minus weighted Accuracy-category errors
+    is_human: bool = False  # MQM ted21: a human translation scored against the other human reference
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -139,6 +140,7 @@ def read_rows(path: Path, dataset: str) -> list[Row]:
                     accuracy_penalty=_category_penalty(errors, "Accuracy", raters)
                     if has_categories
                     else None,
+                    is_human=bool(r.get("is_human", False)),
                 )
             )
     return rows
@@ -529,11 +531,29 @@ def verdict_thresholds(quality: np.ndarray, rows: list[Row]) -> dict:
     }
 
 
+DEFAULT_SEED = 0  # the shipped calibration.json was fitted with these two defaults
+DEFAULT_MAX_ROWS = 3000
+
+
+def fitting_rows(data_dir: Path, max_rows: int | None, seed: int) -> list[Row]:
+    """The rows a calibration is fitted on: up to `max_rows` of the ja-en/uk-en DA file (all documents)
+    and of the "fit" half of the MQM and ru-en DA files (whole source segments sampled with `seed`).
+
+    Human translations (MQM ted21 `is_human`) are left out after sampling: mtcheck scores MT, and a
+    human translation measured against a second human reference teaches the scale that rewording is
+    an error.
+    """
+    rows = select(load_dataset(data_dir, "train"), "all", max_rows, seed)
+    for dataset in ("mqm", "ruen"):
+        rows += select(load_dataset(data_dir, dataset), "fit", max_rows, seed)
+    return [r for r in rows if not r.is_human]
+
+
 def main(
     data_dir: str | Path,
     out: str | Path,
-    seed: int = 0,
-    max_rows: int | None = None,
+    seed: int = DEFAULT_SEED,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
     cache_dir: str | Path | None = None,
     scorer: Scorer | None = None,
     within_grid: tuple[float, ...] = (0.0, 0.5, 0.8, 1.0),
@@ -546,17 +566,18 @@ def main(
     The held-out halves are never read. `cache_dir` caches extracted features between runs.
     """
     data_dir = Path(data_dir)
-    rows = select(load_dataset(data_dir, "train"), "all", max_rows, seed)
-    for dataset in ("mqm", "ruen"):
-        rows += select(load_dataset(data_dir, dataset), "fit", max_rows, seed)
+    rows = fitting_rows(data_dir, max_rows, seed)
     scorer = scorer or Scorer()
     cache = FeatureCache(Path(cache_dir) if cache_dir else None, scorer)
     features = extract_features(rows, scorer, cache)
     calibration: dict = {
         "version": 1,
         "seed": seed,
+        "max_rows": max_rows,
+        "command": f"mtcheck calibrate DATA_DIR --seed {seed} --max-rows {max_rows}",
         "feature_signature": scorer.feature_signature,
         "fit_rows": {d: sum(r.dataset == d for r in rows) for d in ("train", "mqm", "ruen")},
+        "human_translations": "excluded from fitting (MQM ted21 ref-A/ref-B rows)",
         "target": "within-dataset percentile of the human score (DA z, MQM score); datasets weigh equally",
         "scales": {},
         "cross_validation": {},
@@ -611,8 +632,8 @@ def _cli() -> None:
     parser = argparse.ArgumentParser(description="Fit mtcheck's calibrated scales to human judgments")
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--out", default=str(Path(__file__).with_name("calibration.json")))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-rows", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS)
     parser.add_argument("--cache-dir", default=None, help="cache features here between runs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)

@@ -186,13 +186,41 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
     show_default=True,
     help="Documents to evaluate on (the calibration was fitted on 'fit' documents only).",
 )
-@click.option("--max-rows", type=int, help="Evaluate on the first N rows only (quick look).")
+@click.option(
+    "--max-rows", type=int, help="Evaluate on at most N rows (whole source segments, sampled with --seed)."
+)
 @click.option("--no-lm", is_flag=True, help="Skip the causal LM.")
-def evaluate(data, json_out, split, max_rows, no_lm) -> None:
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache features per MT/reference pair here between runs (keyed by the models' feature signature).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed for --max-rows.")
+@click.option(
+    "--calibration",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Evaluate this calibration JSON instead of the shipped one.",
+)
+@click.option(
+    "--include-human",
+    is_flag=True,
+    help="Keep human translations (MQM is_human rows) in the main table; by default they are reported apart.",
+)
+def evaluate(data, json_out, split, max_rows, no_lm, cache_dir, seed, calibration, include_human) -> None:
     """Agreement of mtcheck's scores and of chrF/BLEU with human judgments in DATA (jsonl)."""
     from mtcheck.evaluate import main as evaluate_main
 
-    evaluate_main(data, json_out, split, max_rows, not no_lm)
+    evaluate_main(
+        data,
+        json_out,
+        split,
+        max_rows,
+        not no_lm,
+        cache_dir,
+        seed,
+        calibration_path=calibration,
+        include_human=include_human,
+    )
 
 
 @cli.command("eval-align")
@@ -225,15 +253,32 @@ def eval_flags(data, json_out, split, max_rows) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), default=Path("mtcheck/calibration.json"), show_default=True
 )
-@click.option("--seed", type=int, default=13, show_default=True)
 @click.option(
-    "--max-rows", type=int, help="Subsample the training rows (feature extraction is the slow part)."
+    "--seed", type=int, default=0, show_default=True, help="Sampling and CV seed (0: the shipped file)."
 )
-def calibrate(data_dir, out, seed, max_rows) -> None:
+@click.option(
+    "--max-rows",
+    type=int,
+    default=3000,
+    show_default=True,
+    help="Rows taken from each data file (whole source segments; 0: all). Feature extraction is the slow part.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache features per MT/reference pair here between runs (keyed by the models' feature signature).",
+)
+def calibrate(data_dir, out, seed, max_rows, cache_dir) -> None:
     """Fit the fluency/adequacy/quality scales to the human judgments in DATA_DIR."""
     from mtcheck.calibrate import main as calibrate_main
 
-    calibrate_main(data_dir, out, seed, max_rows)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = calibrate_main(data_dir, out, seed, max_rows if max_rows and max_rows > 0 else None, cache_dir)
+    cuts = result["thresholds"]
+    click.echo(
+        f"mtcheck: wrote {out} (fit rows {result['fit_rows']}; rewrite < {cuts['rewrite']:g}, ok >= {cuts['ok']:g})",
+        err=True,
+    )
 
 
 @cli.command()

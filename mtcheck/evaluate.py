@@ -148,6 +148,90 @@ def format_table(table: dict[str, dict[str, float]], title: str) -> str:
     return "\n".join(lines)
 
 
+def verdict_bands(quality: np.ndarray, rows, thresholds: dict[str, float]) -> dict:
+    """Where human-judged bad and good segments land in the verdict bands of `quality`.
+
+    Bad: an MQM Major error (target side), or a raw DA rating under 50. Good: MQM error-free (score 0:
+    no penalised error), or DA 80+; for MQM also "no Major error". rewrite: quality < thresholds
+    ["rewrite"]; ok: quality >= thresholds["ok"]; review in between. Rows without the human label
+    (DA rows with no raw rating) are left out.
+    """
+    rewrite, ok = float(thresholds["rewrite"]), float(thresholds["ok"])
+    q = np.asarray(quality, dtype=float)
+    is_mqm = bool(rows) and rows[0].major is not None
+    if is_mqm:
+        labelled = np.ones(len(rows), dtype=bool)
+        bad = np.array([bool(r.major) for r in rows])
+        good = np.array([r.human >= 0 for r in rows])
+        groups = {"major_error": bad, "error_free": good, "no_major_error": ~bad}
+    else:
+        labelled = np.array([r.da_raw is not None for r in rows])
+        bad = np.array([r.da_raw is not None and r.da_raw < 50 for r in rows])
+        good = np.array([r.da_raw is not None and r.da_raw >= 80 for r in rows])
+        groups = {"da_below_50": bad, "da_80_plus": good}
+    valid = labelled & np.isfinite(q)
+    band = np.where(q < rewrite, "rewrite", np.where(q >= ok, "ok", "review"))
+    result: dict = {
+        "thresholds": {"rewrite": rewrite, "ok": ok},
+        "rows": int(valid.sum()),
+        "band_share": {b: _share(band[valid] == b) for b in ("rewrite", "review", "ok")},
+        "groups": {},
+        "bad_rate_in_band": {b: _share(bad[valid & (band == b)]) for b in ("rewrite", "review", "ok")},
+        "bad_rate_overall": _share(bad[valid]),
+    }
+    for name, mask in groups.items():
+        sel = valid & mask
+        result["groups"][name] = {
+            "n": int(sel.sum()),
+            **{f"in_{b}": _share(band[sel] == b) for b in ("rewrite", "review", "ok")},
+        }
+    return result
+
+
+def _share(mask: np.ndarray) -> float:
+    return round(float(np.mean(mask)), 4) if len(mask) else math.nan
+
+
+def format_bands(bands: dict) -> str:
+    t = bands["thresholds"]
+    lines = [
+        f"verdict bands by quality (rewrite < {t['rewrite']:g} <= review < {t['ok']:g} <= ok), "
+        f"{bands['rows']} rows: " + ", ".join(f"{b} {v:.1%}" for b, v in bands["band_share"].items()),
+        "group".ljust(16) + "n".rjust(7) + "rewrite".rjust(10) + "review".rjust(10) + "ok".rjust(10),
+    ]
+    for name, g in bands["groups"].items():
+        lines.append(
+            name.ljust(16)
+            + f"{g['n']:7d}"
+            + "".join(f"{g['in_' + b]:10.1%}" for b in ("rewrite", "review", "ok"))
+        )
+    lines.append(
+        "bad rate in band: "
+        + ", ".join(f"{b} {v:.1%}" for b, v in bands["bad_rate_in_band"].items())
+        + f" (overall {bands['bad_rate_overall']:.1%})"
+    )
+    return "\n".join(lines)
+
+
+def _signals(features: list[dict[str, float]], scorer, components: bool) -> dict[str, np.ndarray]:
+    """mtcheck's scales, chrF and BLEU (and, with `components`, every feature of the quality scale)."""
+    signals: dict[str, np.ndarray] = {}
+    for k, scale in enumerate(("fluency", "adequacy", "quality")):
+        values = [scorer.scales(f, True, True)[k] for f in features]
+        if any(v is not None for v in values):
+            signals[scale] = np.array([math.nan if v is None else v for v in values], dtype=float)
+    signals = {name: signals[name] for name in ("quality", "fluency", "adequacy") if name in signals}
+    signals["chrF"] = _signal_values(features, "chrf")
+    signals["BLEU"] = _signal_values(features, "bleu")
+    if components:
+        quality_scale = "quality" if scorer.lm is not None else "quality_nolm"
+        spec = scorer.calibration.data.get("scales", {}).get(quality_scale, {})
+        for name in spec.get("features", []):
+            if name not in ("chrf", "bleu"):
+                signals[name] = _signal_values(features, name)
+    return signals
+
+
 def main(
     data_path: str | Path,
     json_out: str | Path | None = None,
@@ -157,11 +241,16 @@ def main(
     cache_dir: str | Path | None = None,
     seed: int = 0,
     scorer=None,
+    calibration_path: str | Path | None = None,
+    include_human: bool = False,
 ) -> dict:
     """Score every row of a human-judgment JSONL and print/return the agreement table (see module doc).
 
     split: "holdout" (default: documents never used for fitting), "fit" or "all"; max_rows samples whole
-    source segments with `seed`; cache_dir caches features per (mt, ref) pair between runs.
+    source segments with `seed`; cache_dir caches features per (mt, ref) pair between runs;
+    calibration_path evaluates another calibration JSON. Human translations (MQM `is_human`) are left
+    out of the main table unless `include_human`; a second table then shows the scales, chrF and BLEU
+    with them included.
     """
     from mtcheck import calibrate
     from mtcheck.score import Scorer, add_derived
@@ -173,57 +262,89 @@ def main(
         from mtcheck.types import InputError
 
         raise InputError(f"{data_path}: no rows with human scores in split {split!r}")
-    scorer = scorer or Scorer(use_lm=use_lm)
+    if scorer is None:
+        scorer = Scorer(use_lm=use_lm, calibration_path=Path(calibration_path) if calibration_path else None)
     cache = calibrate.FeatureCache(Path(cache_dir) if cache_dir else None, scorer)
     features = [add_derived(dict(f)) for f in calibrate.extract_features(rows, scorer, cache)]
-    signals: dict[str, np.ndarray] = {}
-    for scale in ("quality", "fluency", "adequacy"):
-        values = [
-            scorer.scales(f, True, True)[("fluency", "adequacy", "quality").index(scale)] for f in features
-        ]
-        if any(v is not None for v in values):
-            signals[scale] = np.array([math.nan if v is None else v for v in values], dtype=float)
-    signals["chrF"] = _signal_values(features, "chrf")
-    signals["BLEU"] = _signal_values(features, "bleu")
-    quality_scale = "quality" if scorer.lm is not None else "quality_nolm"
-    spec = scorer.calibration.data.get("scales", {}).get(quality_scale, {})
-    for name in spec.get("features", []):
-        if name not in ("chrf", "bleu"):
-            signals[name] = _signal_values(features, name)
-    table = measure(signals, rows)
-    n_items = len({r.item for r in rows})
+    human_rows = [k for k, r in enumerate(rows) if r.is_human]
+    main_idx = list(range(len(rows))) if include_human else [k for k, r in enumerate(rows) if not r.is_human]
+    main_rows = [rows[k] for k in main_idx]
+    signals = _signals([features[k] for k in main_idx], scorer, components=True)
+    table = measure(signals, main_rows)
+    n_items = len({r.item for r in main_rows})
+    n_items_ranked = sum(
+        1
+        for idx in _groups(main_rows).values()
+        if len(idx) > 1 and len({main_rows[k].human for k in idx}) > 1
+    )
+    human_note = (
+        f"human translations: {len(human_rows)} rows "
+        + ("included" if include_human else "left out (see the table with them below)")
+        if human_rows
+        else "no human translations"
+    )
     title = (
-        f"{data_path.name}  split={split}  rows={len(rows)}  items={n_items}  "
-        f"docs={len({(r.lp, r.doc) for r in rows})}\n{scorer.signature}"
+        f"{data_path.name}  split={split}  rows={len(main_rows)}  items={n_items} "
+        f"(tau_item over {n_items_ranked})  docs={len({(r.lp, r.doc) for r in main_rows})}  {human_note}\n"
+        f"{scorer.signature}"
     )
     print(format_table(table, title))
     result = {
         "data": str(data_path),
         "dataset": dataset,
         "split": split,
-        "rows": len(rows),
+        "rows": len(main_rows),
         "items": n_items,
+        "items_for_tau_item": n_items_ranked,
+        "human_translations": {"rows": len(human_rows), "included": bool(include_human)},
         "signature": scorer.signature,
         "metrics": table,
     }
-    if rows[0].fluency_penalty is not None or any(r.fluency_penalty is not None for r in rows):
+    if human_rows and not include_human:
+        with_human = measure(_signals(features, scorer, components=False), rows)
+        result["metrics_with_human"] = with_human
+        print()
+        print(format_table(with_human, f"with the {len(human_rows)} human-translation rows included"))
+    if "quality" in signals and scorer.thresholds.get("rewrite") is not None and "ok" in scorer.thresholds:
+        bands = verdict_bands(signals["quality"], main_rows, scorer.thresholds)
+        result["verdict_bands"] = bands
+        print()
+        print(format_bands(bands))
+    if any(r.fluency_penalty is not None for r in main_rows):
         # MQM with categories: do fluency/adequacy track their own error categories?
-        sub = [k for k, r in enumerate(rows) if r.fluency_penalty is not None]
+        sub = [k for k, r in enumerate(main_rows) if r.fluency_penalty is not None]
         extra = {}
         for scale, attr in (("fluency", "fluency_penalty"), ("adequacy", "accuracy_penalty")):
             if scale in signals:
                 values = signals[scale][sub]
-                human = [getattr(rows[k], attr) for k in sub]
+                human = [getattr(main_rows[k], attr) for k in sub]
                 extra[f"{scale}_vs_{attr}"] = {
-                    "tau_item": tau_item(values, human, [rows[k].item for k in sub]),
+                    "tau_item": tau_item(values, human, [main_rows[k].item for k in sub]),
                     "kendall": flat_kendall(values, human),
                 }
         result["category_checks"] = extra
         for name, value in extra.items():
             print(f"{name}: tau_item {value['tau_item']:.3f}  kendall {value['kendall']:.3f}")
     if json_out:
-        Path(json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        Path(json_out).write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _groups(rows) -> dict:
+    groups: dict[object, list[int]] = defaultdict(list)
+    for k, r in enumerate(rows):
+        groups[r.item].append(k)
+    return groups
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _cli() -> None:
@@ -236,9 +357,22 @@ def _cli() -> None:
     parser.add_argument("--max-rows", type=int, default=None)
     parser.add_argument("--no-lm", action="store_true")
     parser.add_argument("--cache-dir", default=None, help="cache features here between runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--calibration", default=None)
+    parser.add_argument("--include-human", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    main(args.data, args.json_out, args.split, args.max_rows, not args.no_lm, args.cache_dir)
+    main(
+        args.data,
+        args.json_out,
+        args.split,
+        args.max_rows,
+        not args.no_lm,
+        args.cache_dir,
+        args.seed,
+        calibration_path=args.calibration,
+        include_human=args.include_human,
+    )
 
 
 if __name__ == "__main__":

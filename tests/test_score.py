@@ -246,3 +246,189 @@ def test_shipped_calibration_is_complete() -> None:
             and spec["knots_y"][-1] == 100
         )
     assert 0 < calib.thresholds["rewrite"] < calib.thresholds["ok"] < 100
+
+
+# -- calibrate / evaluate commands end to end on synthetic data (a stub scorer, no models) ---------------
+
+
+class _StubScorer:
+    """Features that are noisy functions of a quality hidden in the MT text ("... q=0.731")."""
+
+    feature_signature = "features:stub"
+    signature = "stub"
+    lm = object()  # LM-based scales are used
+
+    def __init__(self, calibration: Calibration | None = None):
+        self.calibration = calibration or Calibration({"scales": {}}, "none")
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return dict(self.calibration.thresholds)
+
+    def features(self, mt: list[str], ref: list[str]):
+        import random
+
+        from mtcheck.calibrate import SCALE_FEATURES
+        from mtcheck.evaluate import LOWER_IS_BETTER
+        from mtcheck.score import add_derived
+
+        names = set().union(*SCALE_FEATURES.values()) | {"ter", "bleu", "chrf"}
+        out = []
+        for m in mt:
+            q = float(m.rsplit("q=", 1)[1])
+            rng = random.Random(m)
+            f = {n: (-q if n in LOWER_IS_BETTER else q) + rng.gauss(0, 0.5) for n in names}
+            f["chrf"], f["bleu"], f["ter"] = 50 + 30 * f["chrf"], 30 + 30 * f["bleu"], 60 - 30 * q
+            out.append(add_derived(f))
+        return out, [{} for _ in mt]
+
+    scales = Scorer.scales
+
+
+def _write_data(folder: Path, seed: int = 0) -> None:
+    import random
+
+    rng = random.Random(seed)
+    specs = {
+        "mqm_zhen_dev.jsonl": ("zh-en", "mqm", 24, 5),
+        "wmt22_ruen_da_dev.jsonl": ("ru-en", "da", 24, 5),
+        "wmt22_jaen_uken_da_train.jsonl": ("ja-en", "da", 24, 5),
+    }
+    for name, (lp, kind, docs, systems) in specs.items():
+        with open(folder / name, "w", encoding="utf-8") as handle:
+            for doc in range(docs):
+                for seg in range(3):
+                    for system in range(systems + (1 if kind == "mqm" else 0)):
+                        human_translation = kind == "mqm" and system == systems
+                        q = 1.0 if human_translation else rng.random()
+                        row = {
+                            "lp": lp,
+                            "doc": f"d{doc}",
+                            "seg": seg,
+                            "system": "ref-A" if human_translation else f"s{system}",
+                            "mt": f"{lp} {doc} {seg} {system} q={q:.3f}",
+                            "ref": f"reference {doc} {seg}",
+                        }
+                        if kind == "mqm":
+                            major = q < 0.3
+                            row.update(
+                                is_human=human_translation,
+                                set="general22_qe",
+                                mqm_score=0.0 if q > 0.7 else -25 * (1 - q),
+                                errors=[{"severity": "Major", "side": "target"}] if major else [],
+                            )
+                        else:
+                            row.update(z=3 * q - 1.5, score=100 * q)
+                        handle.write(json.dumps(row) + "\n")
+
+
+def test_calibrate_and_evaluate_end_to_end_with_cache(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    from mtcheck import calibrate, evaluate
+
+    _write_data(tmp_path)
+    out = tmp_path / "calibration.json"
+    cache_dir = tmp_path / "cache"
+    fitted = calibrate.main(tmp_path, out, seed=0, max_rows=None, cache_dir=cache_dir, scorer=_StubScorer())
+    assert fitted["fit_rows"]["mqm"] > 0 and fitted["seed"] == 0
+    # human translations never reach the fit
+    assert any(r.is_human for r in calibrate.load_dataset(tmp_path, "mqm"))
+    assert all(not r.is_human for r in calibrate.fitting_rows(tmp_path, None, 0))
+    fit_rows = calibrate.fitting_rows(tmp_path, None, 0)
+    assert fitted["fit_rows"]["mqm"] == sum(r.dataset == "mqm" for r in fit_rows)
+    calib = Calibration.load(out)
+    for scale in ("fluency", "adequacy", "quality", "adequacy_nolm", "quality_nolm"):
+        assert calib.has(scale)
+    assert 0 < calib.thresholds["rewrite"] < calib.thresholds["ok"] < 100
+    cache_files = list(cache_dir.glob("features-*.jsonl"))
+    assert len(cache_files) == 1 and cache_files[0].read_text().count("\n") > 0
+
+    # the same fit again from the cache alone: a scorer that cannot compute features is never asked
+    class NoFeatures(_StubScorer):
+        def features(self, mt, ref):
+            raise AssertionError("features should come from the cache")
+
+    again = calibrate.main(tmp_path, tmp_path / "again.json", 0, None, cache_dir, scorer=NoFeatures())
+    assert (tmp_path / "again.json").read_text() == out.read_text()
+    assert again["thresholds"] == fitted["thresholds"]
+
+    capsys.readouterr()
+    json_out = tmp_path / "eval.json"
+    result = evaluate.main(
+        tmp_path / "mqm_zhen_dev.jsonl",
+        json_out,
+        split="all",
+        cache_dir=cache_dir,
+        scorer=_StubScorer(calib),
+    )
+    printed = capsys.readouterr().out
+    assert "tau_item" in printed and "verdict bands" in printed
+    saved = json.loads(json_out.read_text())
+    assert saved["human_translations"]["rows"] == 24 * 3 and not saved["human_translations"]["included"]
+    assert saved["rows"] == 24 * 3 * 5
+    for name in ("quality", "fluency", "adequacy", "chrF", "BLEU", "cond_lm_mean_bits"):
+        assert set(saved["metrics"][name]) == {"tau_item", "kendall", "pearson", "auc_major"}
+    assert saved["metrics"]["quality"]["tau_item"] > 0.3  # the stub's features carry the quality
+    assert set(saved["metrics_with_human"]) == {"quality", "fluency", "adequacy", "chrF", "BLEU"}
+    bands = saved["verdict_bands"]
+    assert bands["rows"] == saved["rows"]
+    assert sum(bands["band_share"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert bands["groups"]["major_error"]["in_rewrite"] > bands["groups"]["error_free"]["in_rewrite"]
+    assert bands["groups"]["error_free"]["in_ok"] > bands["groups"]["major_error"]["in_ok"]
+    assert result["metrics"]["quality"]["tau_item"] == pytest.approx(saved["metrics"]["quality"]["tau_item"])
+    included = evaluate.main(
+        tmp_path / "mqm_zhen_dev.jsonl",
+        None,
+        "all",
+        cache_dir=cache_dir,
+        scorer=_StubScorer(calib),
+        include_human=True,
+    )
+    assert included["rows"] == 24 * 3 * 6 and "metrics_with_human" not in included
+    assert np.isfinite(included["metrics"]["quality"]["auc_major"])
+
+
+def test_verdict_bands_on_known_values() -> None:
+    from mtcheck.calibrate import Row
+    from mtcheck.evaluate import verdict_bands
+
+    def da(score: float) -> Row:
+        return Row("ruen", "ru-en", "d", 0, "s", "m", "r", 0.0, da_raw=score)
+
+    rows = [da(30), da(40), da(90), da(85), da(60), Row("ruen", "ru-en", "d", 0, "s", "m", "r", 0.0)]
+    quality = [10.0, 60.0, 80.0, 20.0, 40.0, 5.0]  # the last row has no raw rating: left out
+    bands = verdict_bands(quality, rows, {"rewrite": 25.0, "ok": 50.0})
+    assert bands["rows"] == 5
+    assert bands["groups"]["da_below_50"] == {"n": 2, "in_rewrite": 0.5, "in_review": 0.0, "in_ok": 0.5}
+    assert bands["groups"]["da_80_plus"] == {"n": 2, "in_rewrite": 0.5, "in_review": 0.0, "in_ok": 0.5}
+    assert bands["band_share"] == {"rewrite": 0.4, "review": 0.2, "ok": 0.4}
+    assert bands["bad_rate_in_band"]["rewrite"] == 0.5
+
+
+def test_feature_cache_is_keyed_by_feature_signature(tmp_path: Path) -> None:
+    from mtcheck.calibrate import FeatureCache
+
+    class Other(_StubScorer):
+        feature_signature = "features:other"
+
+    first = FeatureCache(tmp_path, _StubScorer())
+    first.add([("mt", "ref")], [{"chrf": 1.0}])
+    assert FeatureCache(tmp_path, _StubScorer()).get("mt", "ref") == {"chrf": 1.0}
+    assert FeatureCache(tmp_path, Other()).get("mt", "ref") is None
+
+
+def test_calibrate_and_evaluate_commands_take_a_cache_dir() -> None:
+    from click.testing import CliRunner
+
+    from mtcheck.cli import cli
+
+    runner = CliRunner()
+    for command in ("calibrate", "evaluate"):
+        result = runner.invoke(cli, [command, "--help"])
+        assert result.exit_code == 0 and "--cache-dir" in result.output and "--seed" in result.output
+    # the defaults reproduce the shipped file
+    defaults = {p.name: p.default for p in cli.commands["calibrate"].params}
+    shipped = Calibration.load()
+    assert defaults["seed"] == shipped.data["seed"]
+    assert defaults["max_rows"] == shipped.data.get("max_rows", defaults["max_rows"])
