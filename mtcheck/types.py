@@ -95,6 +95,10 @@ class UnitScores:
     # reference words with no good match in the MT (offsets into `ref`).
     mt_unmatched: list[TokenSpan] = field(default_factory=list)
     ref_unmatched: list[TokenSpan] = field(default_factory=list)
+    # Every MT word with its best match cosine in the reference (and every reference word with its best
+    # match in the MT): the flag stage's word model reads the whole range, not only the weak ones.
+    mt_match: list[TokenSpan] = field(default_factory=list)
+    ref_match: list[TokenSpan] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, float | None]:
         return {
@@ -161,6 +165,7 @@ class UnitResult:
             "link": self.link,
             "mt": self.mt,
             "ref": self.ref,
+            "src": self.src,
             "scores": self.scores.as_dict(),
             "flags": [f.as_dict() for f in self.flags],
             "verdict": self.verdict,

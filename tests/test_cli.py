@@ -189,3 +189,40 @@ def test_manifest_batch(tmp_path: Path, corpora: Path):
     assert code == 1
     assert (out / "seed.html").exists()
     assert "gone" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_source_text_is_aligned_across_languages_and_compared(tmp_path: Path):
+    # Article mode: the Russian source is split and aligned to the MT sentences with the multilingual
+    # encoder; each unit gets the source behind it and a cross-lingual similarity.
+    mt = (
+        "The minister met the delegation on Monday. Prices rose by 3.5 percent in October. "
+        "The bank will announce its decision on Friday."
+    )
+    ref = (
+        "The minister met the delegation on Monday. Prices went up 3.5 percent in October. "
+        "The bank is to announce its decision on Friday."
+    )
+    src = (
+        "Министр встретился с делегацией в понедельник. Цены выросли на 3,5 процента в октябре. "
+        "Банк объявит о своем решении в пятницу."
+    )
+    for name, text in (("a.txt", mt), ("b.txt", ref), ("c.txt", src)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    code, out, _ = run(
+        "score", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "b.txt"), "--src", str(tmp_path / "c.txt"),
+        "-o", "-", "--no-lm",
+    )
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["src"] for r in records] == [
+        "Министр встретился с делегацией в понедельник.",
+        "Цены выросли на 3,5 процента в октябре.",
+        "Банк объявит о своем решении в пятницу.",
+    ]
+    assert all(r["features"]["src_similarity"] > 0.5 for r in records)
+    # The same MT against a source of another story draws a much lower similarity.
+    from mtcheck.models import SourceEncoder
+
+    encoder = SourceEncoder()
+    other = encoder.encode(["Футбольный клуб купил нового вратаря."])[0]
+    assert float(encoder.encode([records[0]["mt"]])[0] @ other) < records[0]["features"]["src_similarity"] - 0.3
