@@ -1,7 +1,13 @@
 """Fit mtcheck's fluency, adequacy and quality scales to human judgments (writes calibration.json).
 
-    python -m mtcheck.calibrate --data-dir /work/shared/data --out mtcheck/calibration.json \
-        --max-rows 1500 --cache-dir /work/cache/features
+    mtcheck calibrate ../shared/data --cache-dir /work/cache/features     # seed 0, 3000 rows per file
+    python -m mtcheck.calibrate --data-dir ../shared/data --cache-dir /work/cache/features  # the same
+
+The defaults (seed 0, at most 3000 rows per data file) reproduce the shipped `calibration.json`
+byte for byte from the same cached features; the file records `seed`, `max_rows`, the rows used per
+dataset and the cross-validated figures. Features are cached per (MT, reference) pair in a file named
+after `Scorer.feature_signature` (models, LM on/off, feature version), so a changed model never
+reuses a stale cache.
 
 README text (the lead may paste it under "Scores"):
 
@@ -26,12 +32,13 @@ rating under 50) are at least 1.5 times as common as overall; at or above `ok` t
 common. `thresholds.fit_report` in the JSON gives, per dataset, the share of bad segments that fall
 below `rewrite`, of clean segments (no Major error and at most one Minor point; DA 80+) that land in
 `ok`, and the bad rate inside each band. These cheap signals rank translations only weakly (Kendall
-tau ~0.13-0.19 within a source sentence, see `mtcheck evaluate`): treat the bands as triage, never as
-a verdict on their own, and read the flagged spans.
+tau 0.10-0.15 within a source sentence on held-out documents, see `mtcheck evaluate`): treat the bands
+as triage, never as a verdict on their own, and read the flagged spans.
 
 Data use: the fit reads the ja-en/uk-en DA training file and only the "fit" half of the MQM zh-en and
-ru-en DA files; the halves are fixed by a hash of the document id (`document_half`), so `mtcheck
-evaluate --split holdout` measures on documents never fitted on. `max_rows` caps each file (whole
+ru-en DA files, without the human translations of the MQM TED set; the halves are fixed by a hash of
+the document id (`document_half`), so `mtcheck evaluate --split holdout` measures on documents never
+fitted on. `max_rows` caps each file (whole
 source segments, sampled with `seed`), because the LM reads about one MT/reference pair per second
 on a shared 2-core machine.
 """
