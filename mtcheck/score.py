@@ -282,7 +282,10 @@ class Scorer:
             raise ValueError("mt, ref (and src) must have the same number of units")
         n = len(mt)
         feats: list[dict[str, float]] = [{} for _ in range(n)]
-        extras: list[dict] = [{"mt_surprisal": [], "mt_unmatched": [], "ref_unmatched": []} for _ in range(n)]
+        extras: list[dict] = [
+            {"mt_surprisal": [], "mt_unmatched": [], "ref_unmatched": [], "mt_match": [], "ref_match": []}
+            for _ in range(n)
+        ]
         both = [i for i in range(n) if mt[i].strip() and ref[i].strip()]
 
         for i in both:
@@ -342,6 +345,7 @@ class Scorer:
                 )
             extras[i]["mt_unmatched"] = [w for w in mt_words if w.value < self.unmatched_threshold]
             extras[i]["ref_unmatched"] = [w for w in ref_words if w.value < self.unmatched_threshold]
+            extras[i]["mt_match"], extras[i]["ref_match"] = mt_words, ref_words
 
     @staticmethod
     def _surprisal_stats(spans: list[TokenSpan], eos: float, prefix: str, f: dict[str, float]) -> None:
@@ -410,6 +414,8 @@ class Scorer:
                     mt_surprisal=extra["mt_surprisal"],
                     mt_unmatched=extra["mt_unmatched"],
                     ref_unmatched=extra["ref_unmatched"],
+                    mt_match=extra["mt_match"],
+                    ref_match=extra["ref_match"],
                 )
             )
         return results

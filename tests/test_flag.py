@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from mtcheck.detectors.base import words_of
 from mtcheck.detectors.garble import FEATURES as GARBLE_FEATURES
 from mtcheck.detectors.garble import GarbleDetector
 from mtcheck.detectors.numbers import quantities
@@ -307,18 +308,29 @@ def test_verdict_rule(flagger: Flagger) -> None:
     assert flagger.verdict(good, [flag("minor")], "reference") == "ok"
     assert flagger.verdict(good, [flag("minor"), flag("minor")], "reference") == "review"
     assert flagger.verdict(good, [flag("major")], "reference") == "review"
-    assert flagger.verdict(good, [flag("major"), flag("major")], "reference") == "rewrite"
+    assert flagger.verdict(good, [flag("major"), flag("major")], "reference") == "review"
+    assert flagger.verdict(good, [flag("major")] * 3, "reference") == "rewrite"
     assert flagger.verdict(good, [flag("critical")], "reference") == "rewrite"
     assert flagger.verdict(UnitScores(quality=40.0), [], "reference") == "review"
     assert flagger.verdict(UnitScores(quality=10.0), [], "reference") == "review"
     assert flagger.verdict(UnitScores(quality=10.0), [flag("minor")], "reference") == "review"
-    assert flagger.verdict(UnitScores(quality=10.0), [flag("minor"), flag("minor")], "reference") == "rewrite"
-    # Against a retranslation: reference-based majors are evidence, low quality alone asks for review.
-    two_acc = [flag("major", "mismatch"), flag("major", "numbers")]
-    assert flagger.verdict(good, two_acc, "reference") == "rewrite"
-    assert flagger.verdict(good, two_acc, "retranslation") == "review"
+    # A low quality score alone never makes a rewrite (it sent human translations there) ...
+    assert flagger.verdict(UnitScores(quality=10.0), [flag("minor"), flag("minor")], "reference") == "review"
+    # ... unless the quality cut is switched on.
+    with_cut = Flagger({**DEFAULT_THRESHOLDS, "verdict_rewrite_quality": 25.0})
+    assert (
+        with_cut.verdict(UnitScores(quality=10.0), [flag("minor"), flag("minor")], "reference") == "rewrite"
+    )
+    assert (
+        with_cut.verdict(UnitScores(quality=10.0), [flag("minor"), flag("minor")], "retranslation")
+        == "review"
+    )
+    # Against a retranslation: reference-based majors are evidence (half weight).
+    three_acc = [flag("major", "mismatch"), flag("major", "numbers"), flag("major", "mismatch")]
+    assert flagger.verdict(good, three_acc, "reference") == "rewrite"
+    assert flagger.verdict(good, three_acc, "retranslation") == "review"
     assert flagger.verdict(UnitScores(quality=10.0), [], "retranslation") == "review"
-    assert flagger.verdict(good, [*two_acc, flag("major")], "retranslation") == "rewrite"
+    assert flagger.verdict(good, [*three_acc, flag("major"), flag("major")], "retranslation") == "rewrite"
     for v in ("ok", "review", "rewrite"):
         assert v in VERDICTS
 
@@ -364,17 +376,41 @@ def test_garble_off_until_fitted_and_on_with_weights() -> None:
     off = Flagger({**DEFAULT_THRESHOLDS, "garble_p": 1.0})
     assert not by_detector(off.flag(SALAD_MT, SALAD_REF, scores), "garble")
     weights = {f"garble_w_{k}": 0.0 for k in GARBLE_FEATURES}
-    weights |= {"garble_bias": -3.0, "garble_w_bits": 1.0, "garble_w_unmatched": 6.0, "garble_p": 0.5}
+    weights |= {"garble_bias": -3.0, "garble_w_bits": 1.0, "garble_w_cos": 6.0, "garble_p": 0.5}
     on = Flagger({**DEFAULT_THRESHOLDS, **weights}, detectors=[GarbleDetector()])
     flags = by_detector(on.flag(SALAD_MT, SALAD_REF, scores), "garble")
     assert [f.text for f in flags] == ["rocket attacks to inflict"]
     assert flags[0].category == "accuracy/mistranslation"
+    assert "not in the reference: rocket, attacks, inflict" in flags[0].reason
     # The same weights on a clean unit (nothing unmatched, low surprisal) flag nothing.
     clean = UnitScores(chrf=90.0, similarity=0.95, mt_surprisal=surprisal(CLEAN, {}))
     assert not by_detector(on.flag(CLEAN, CLEAN, clean), "garble")
     # With all detectors, a rule-based flag over the same words wins (its reason is more specific).
     both = Flagger({**DEFAULT_THRESHOLDS, **weights}).flag(SALAD_MT, SALAD_REF, scores)
     assert by_detector(both, "mismatch") and not by_detector(both, "garble")
+
+
+def test_garble_features_read_every_word_match() -> None:
+    """`mt_match` (every word's best match) feeds `cos`; without it only `mt_unmatched` words are weak."""
+    from mtcheck.detectors.base import UnitContext
+    from mtcheck.detectors.garble import word_features
+
+    values = {"rocket": 0.30, "attacks": 0.62, "inflict": 0.20}
+    every = [TokenSpan(w.start, w.end, w.text, values.get(w.text, 0.95)) for w in words_of(SALAD_MT)]
+    with_all = UnitContext(SALAD_MT, SALAD_REF, UnitScores(mt_match=every), thresholds=DEFAULT_THRESHOLDS)
+    weak_only = UnitContext(
+        SALAD_MT, SALAD_REF, UnitScores(mt_unmatched=spans(SALAD_MT, values)), thresholds=DEFAULT_THRESHOLDS
+    )
+    words = [w.text for w in with_all.mt_words]
+    a, b = word_features(with_all), word_features(weak_only)
+    i = words.index("attacks")
+    assert a[i]["cos"] == pytest.approx(0.38) and b[i]["cos"] == pytest.approx(0.38)
+    j = words.index("effective")
+    assert a[j]["cos"] == pytest.approx(0.05) and b[j]["cos"] == pytest.approx(0.1)
+    # 'rocket' is absent from the reference (a content word): lexical evidence; 'shoot' is present.
+    assert a[words.index("rocket")]["lex"] == 1.0 and a[words.index("shoot")]["lex"] == 0.0
+    assert a[0]["position"] == 0.0 and a[-1]["position"] == 1.0
+    assert set(a[0]) == set(GARBLE_FEATURES)
 
 
 # -- eval_flags: metrics on a tiny hand-made data set --------------------------------------------------------
@@ -426,3 +462,100 @@ def test_shipped_thresholds_still_flag_the_seed_headline() -> None:
     """Whatever was fitted into flag_thresholds.json, the truncated seed headline stays major."""
     flags = Flagger().flag(HEADLINE_MT, HEADLINE_REF, UnitScores(features={"eos_bits": 6.6}), kind="headline")
     assert any(f.detector == "truncation" and f.severity == "major" for f in flags)
+
+
+# -- short units, joined spans, reference evidence ------------------------------------------------------
+def _weak_match(text: str, weak: dict[str, float]) -> UnitScores:
+    """Every word matched (0.95) except `weak` ones; also listed in mt_unmatched when under 0.5."""
+    every = [TokenSpan(w.start, w.end, w.text, weak.get(w.text, 0.95)) for w in words_of(text)]
+    return UnitScores(
+        chrf=20.0,
+        similarity=0.5,
+        quality=4.0,
+        mt_surprisal=surprisal(text, {}),
+        mt_match=every,
+        mt_unmatched=[t for t in every if t.value < 0.5],
+    )
+
+
+GARBLE_ON = {
+    **{f"garble_w_{k}": 0.0 for k in GARBLE_FEATURES},
+    "garble_bias": -3.0,
+    "garble_w_cos": 6.0,
+    "garble_p": 0.5,
+    "garble_major_p": 0.6,
+}
+
+
+def test_short_unit_draws_no_match_flags_and_no_rewrite() -> None:
+    """'Also no reply.' against 'No answer to that either.': a terse paraphrase, not a mistranslation."""
+    mt, ref = "Also no reply.", "No answer to that either."
+    scores = _weak_match(mt, {"Also": 0.40, "reply": 0.35})
+    flagger = Flagger({**DEFAULT_THRESHOLDS, **GARBLE_ON})
+    flags = flagger.flag(mt, ref, scores)
+    assert not by_detector(flags, "garble") and not by_detector(flags, "mismatch")
+    assert flagger.verdict(scores, flags, "reference") == "review"  # the low score still asks for a look
+    # The same weak words in a sentence of normal length are flagged.
+    long_mt = "Also no reply came from the ministry in the capital."
+    long_flags = flagger.flag(long_mt, ref, _weak_match(long_mt, {"Also": 0.40, "reply": 0.35}))
+    assert by_detector(long_flags, "garble") or by_detector(long_flags, "mismatch")
+    # Switched off (match_min_words 0), the short unit is flagged again: the rule is what silences it.
+    loose = Flagger({**DEFAULT_THRESHOLDS, **GARBLE_ON, "match_min_words": 0})
+    assert {f.detector for f in loose.flag(mt, ref, scores)} & {"garble", "mismatch"}
+
+
+def test_nearby_flags_join_into_one_phrase() -> None:
+    mt = "We need to beat objects that the partners gave us yesterday in the capital."
+    ref = "We need to know which targets the partners want us to strike in the capital."
+    scores = _weak_match(mt, {"beat": 0.20, "objects": 0.15, "gave": 0.25})
+    apart = Flagger({**DEFAULT_THRESHOLDS, "merge_gap_words": -1}).flag(mt, ref, scores)
+    joined = Flagger({**DEFAULT_THRESHOLDS, "merge_gap_words": 3}).flag(mt, ref, scores)
+    assert [f.text for f in by_detector(apart, "mismatch")] == ["beat objects", "gave"]
+    assert [f.text for f in by_detector(joined, "mismatch")] == ["beat objects that the partners gave"]
+    assert_offsets(mt, joined)
+    assert "'gave'" in by_detector(joined, "mismatch")[0].reason  # both reasons kept
+
+
+def test_garble_needs_reference_evidence() -> None:
+    """A span whose words all match the reference well and all occur in it is not a mistranslation."""
+    mt = "The talks were very frank and open, the minister said on Tuesday."
+    scores = UnitScores(
+        chrf=60.0,
+        similarity=0.9,
+        mt_surprisal=surprisal(mt, {"frank": 25.0, "open": 25.0}),
+        mt_match=[TokenSpan(w.start, w.end, w.text, 0.9) for w in words_of(mt)],
+    )
+    weights = {**GARBLE_ON, "garble_w_cos": 0.0, "garble_w_bits": 3.0}
+    lenient = Flagger({**DEFAULT_THRESHOLDS, **weights, "garble_min_cos": 0.0}, detectors=[GarbleDetector()])
+    strict = Flagger({**DEFAULT_THRESHOLDS, **weights, "garble_min_cos": 0.3}, detectors=[GarbleDetector()])
+    assert lenient.flag(mt, mt, scores)
+    assert not strict.flag(mt, mt, scores)
+
+
+def test_scorer_keeps_every_word_match() -> None:
+    """`mt_match`/`ref_match` hold every word with its best cosine; `mt_unmatched` only the weak ones."""
+    import numpy as np
+
+    from mtcheck.score import Scorer
+
+    vocab = {"the": 0, "cat": 1, "sat": 2, "dog": 3, "ran": 4}
+
+    class ToyEmbedder:
+        name = "toy"
+
+        def encode_with_tokens(self, texts):
+            tokens = []
+            for text in texts:
+                spans = [(w.start, w.end) for w in words_of(text)]
+                vecs = np.zeros((len(spans), 8), dtype=np.float32)
+                for k, (a, b) in enumerate(spans):
+                    vecs[k, vocab.get(text[a:b].lower(), 7)] = 1.0
+                tokens.append((spans, vecs))
+            sentences = np.ones((len(texts), 8), dtype=np.float32) / np.sqrt(8)
+            return sentences, tokens
+
+    scorer = Scorer(embedder=ToyEmbedder(), use_lm=False)
+    (unit,) = scorer.score_units(["The cat ran"], ["The dog ran"])
+    assert [(w.text, w.value) for w in unit.mt_match] == [("The", 1.0), ("cat", 0.0), ("ran", 1.0)]
+    assert [w.text for w in unit.mt_unmatched] == ["cat"]
+    assert [(w.text, w.value) for w in unit.ref_match] == [("The", 1.0), ("dog", 0.0), ("ran", 1.0)]

@@ -7,7 +7,8 @@ never evidence on their own.
 - mismatch: adjacent unmatched MT words (bridging one function word) with at least one content word
   and mean cosine at most `mismatch_cosine`. It is an addition when the reference has nothing unmatched
   left for it to correspond to, else a mistranslation; the reason names the reference's unmatched words.
-  Major from `mismatch_major_words` content words.
+  Major from `mismatch_major_words` content words. Silent on units of fewer than `match_min_words`
+  words (a paraphrased three-word sentence matches weakly everywhere).
 - omission: a run of unmatched reference words with at least `omission_min_words` content words (or one
   number/name). It has no MT text of its own, so the flag is anchored to the MT word(s) that match the
   reference words just before (else after) the gap, or to the whole sentence when none can be found; the
@@ -59,6 +60,8 @@ class MismatchDetector:
     def detect(self, ctx: UnitContext) -> list[Flag]:
         if not ctx.ref.strip() or not ctx.scores.mt_unmatched:
             return []
+        if len(ctx.mt_words) < ctx.threshold("match_min_words"):
+            return []  # a very short unit: word matches against a paraphrase say little (mtcheck.flag)
         max_cos = ctx.threshold("mismatch_cosine")
         ref_words = ctx.ref_words
         ref_runs = _runs(ref_words, ctx.scores.ref_unmatched, ctx.threshold("omission_cosine"))
