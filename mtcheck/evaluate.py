@@ -289,6 +289,12 @@ def main(
         f"{scorer.signature}"
     )
     print(format_table(table, title))
+    note = None
+    if dataset == "train":
+        note = (
+            "every document of this file is in the calibration's fitting data: these are not held-out figures"
+        )
+        print(f"note: {note}")
     result = {
         "data": str(data_path),
         "dataset": dataset,
@@ -300,6 +306,8 @@ def main(
         "signature": scorer.signature,
         "metrics": table,
     }
+    if note:
+        result["note"] = note
     if human_rows and not include_human:
         with_human = measure(_signals(features, scorer, components=False), rows)
         result["metrics_with_human"] = with_human

@@ -386,6 +386,15 @@ def test_calibrate_and_evaluate_end_to_end_with_cache(tmp_path: Path, capsys) ->
         include_human=True,
     )
     assert included["rows"] == 24 * 3 * 6 and "metrics_with_human" not in included
+    assert "note" not in included
+    train = evaluate.main(
+        tmp_path / "wmt22_jaen_uken_da_train.jsonl",
+        None,
+        "holdout",
+        cache_dir=cache_dir,
+        scorer=_StubScorer(calib),
+    )
+    assert "not held-out" in train["note"]
     assert np.isfinite(included["metrics"]["quality"]["auc_major"])
 
 
