@@ -409,6 +409,11 @@ def test_garble_features_read_every_word_match() -> None:
     assert a[j]["cos"] == pytest.approx(0.05) and b[j]["cos"] == pytest.approx(0.1)
     # 'rocket' is absent from the reference (a content word): lexical evidence; 'shoot' is present.
     assert a[words.index("rocket")]["lex"] == 1.0 and a[words.index("shoot")]["lex"] == 0.0
+    # A part of a hyphenated reference word counts as present ("high" in "high-level").
+    ctx = UnitContext(
+        "a meeting of high rank", "a high-level meeting", UnitScores(), thresholds=DEFAULT_THRESHOLDS
+    )
+    assert [f["lex"] for f in word_features(ctx)] == [0.0, 0.0, 0.0, 0.0, 1.0]
     assert a[0]["position"] == 0.0 and a[-1]["position"] == 1.0
     assert set(a[0]) == set(GARBLE_FEATURES)
 

@@ -72,7 +72,8 @@ def word_features(ctx: UnitContext) -> list[dict[str, float]]:
     bits = adjusted_word_bits(ctx) if has_lm else [0.0] * n
     raw = [v or 0.0 for v in word_values(words, ctx.scores.mt_surprisal, "sum")] if has_lm else [0.0] * n
     cos = [min(1.0, max(0.0, 1.0 - c)) for c in _best_match(ctx)]
-    stems = {w.norm[:5] for w in ctx.ref_words}
+    # Stems of the reference's words and of the parts of its hyphenated words ("high-level" has "high").
+    stems = {part[:5] for w in ctx.ref_words for part in [w.norm, *w.norm.split("-")] if part}
     lex = [0.0 if (w.norm in STOPWORDS or w.norm[:5] in stems) else 1.0 for w in words]
     lm_mean = ctx.scores.features.get("lm_mean_bits", 4.0) if has_lm else 4.0
     seg_lex = sum(lex) / n
@@ -157,9 +158,11 @@ class GarbleDetector:
                 reason += " and is likely mistranslated"
             elif absent:
                 category = "accuracy/mistranslation"
+                missing = ", ".join(quote(a) for a in absent[:3])
+                lead = f"{quote(text)} is" if absent == [text] else f"{quote(text)}: {missing}"
                 reason = (
-                    f"{quote(text)}: {', '.join(quote(a) for a in absent[:3])} not in the reference "
-                    f"(closest reference word matches {1.0 - weakest:.2f}): a wrong word choice?"
+                    f"{lead} not in the reference (closest reference word matches {1.0 - weakest:.2f}): "
+                    "a wrong word choice?"
                 )
             else:
                 category = "fluency/grammar"
