@@ -15,7 +15,9 @@ Measured, on the documents of the chosen split (the calibration's document hash,
 - verdicts: share of ok/review/rewrite and the mean MQM score of each, on machine rows.
 
 `fit(data_path)` grid-searches the flag thresholds (and the two baselines' thresholds) on the fit half
-only, maximising overall Major-span F1, and writes `mtcheck/flag_thresholds.json`.
+only, maximising overall Major-span F1, and writes `mtcheck/flag_thresholds.json` with the fit-half
+figures (per-detector precision/recall, human false alarms); see `fit_thresholds`. It scores without the
+LM's reference-conditioned pass, which no detector reads (`_NoConditionLM`).
 
 Scores come from the real `mtcheck.score.Scorer`; its LM and embedder are wrapped so that each distinct
 text is run through a model once (references recur once per system), and the LM results are kept on
