@@ -133,7 +133,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # translations to rewrite, so it is off (-1); rewrite takes three majors (penalty 15) or a critical.
     "verdict_review_penalty": 2,
     "verdict_rewrite_penalty": 15,
-    "verdict_review_quality": 50.0,
+    # The calibration's "ok" cut (mtcheck/calibration.json thresholds.ok): below it a unit is not ok, so
+    # the verdict and the documented quality bands agree (tests/test_flag.py checks the two match).
+    "verdict_review_quality": 55.0,
     "verdict_rewrite_quality": -1.0,
 }
 # Detectors whose nearby flags are joined into one span (`Flagger._merge_nearby`).

@@ -564,3 +564,10 @@ def test_scorer_keeps_every_word_match() -> None:
     assert [(w.text, w.value) for w in unit.mt_match] == [("The", 1.0), ("cat", 0.0), ("ran", 1.0)]
     assert [w.text for w in unit.mt_unmatched] == ["cat"]
     assert [(w.text, w.value) for w in unit.ref_match] == [("The", 1.0), ("dog", 0.0), ("ran", 1.0)]
+
+
+def test_verdict_review_cut_is_the_calibrations_ok_cut() -> None:
+    # A refit of calibration.json that moves its "ok" cut must move the verdict's review cut with it.
+    from mtcheck.score import Calibration
+
+    assert Flagger().thresholds["verdict_review_quality"] == Calibration.load().thresholds["ok"]
