@@ -22,6 +22,10 @@ from mtcheck.pipeline import Checker, CheckOptions
 from mtcheck.report import write_article
 
 
+def _rate(count: int, seconds: float) -> float | None:
+    return round(count / seconds, 1) if seconds > 0 else None
+
+
 def _import_model_libraries() -> None:
     """Import torch and the transformers model code up front, so model load time is measured alone."""
     import torch  # noqa: F401
@@ -97,6 +101,11 @@ def main(
     elapsed = time.perf_counter() - start
     stages = dict(checker.timings) | {"report": report_time}
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # What each model managed alone: texts through it per second of its own stage time.
+    lm = checker.scorer.lm
+    model_rate = {"minilm_texts_per_second": _rate(checker.embedder.texts_run, checker.embedder.seconds_run)}
+    if lm is not None:
+        model_rate["lm_texts_per_second"] = _rate(getattr(lm, "texts_run", 0), stages.get("lm", 0.0))
     figures = {
         "mode": "full" if use_lm else "no-lm",
         "articles": done,
@@ -108,6 +117,7 @@ def main(
         "first_unit_seconds": round(first_unit, 2),
         "peak_rss_mib": round(peak_mib, 1),
         "stage_share": {k: round(v / elapsed, 3) for k, v in sorted(stages.items())},
+        "model_throughput": model_rate,
         "signature": checker.signature,
     }
     print(f"mtcheck benchmark ({figures['mode']}): {checker.sentences} MT sentences in {done} articles")
@@ -118,6 +128,10 @@ def main(
     )
     for stage, share in figures["stage_share"].items():
         print(f"  {stage:<8} {share:6.1%}")
+    print(
+        "  model throughput: "
+        + ", ".join(f"{name.replace('_texts_per_second', '')} {rate} texts/s" for name, rate in model_rate.items())
+    )
     print(f"  signature: {checker.signature}")
     if json_out:
         Path(json_out).write_text(json.dumps(figures, indent=2), encoding="utf-8")

@@ -60,6 +60,7 @@ class _TimedModel:
     def __init__(self, model, add_time):
         self._model = model
         self._add_time = add_time
+        self.texts_run = 0  # texts scored (MT alone and MT after its reference count separately)
 
     def __getattr__(self, name: str):
         attr = getattr(self._model, name)
@@ -67,6 +68,7 @@ class _TimedModel:
             return attr
 
         def timed(*args, **kwargs):
+            self.texts_run += len(args[0]) if args else 0
             start = time.perf_counter()
             try:
                 return attr(*args, **kwargs)
