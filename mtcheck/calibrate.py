@@ -617,17 +617,17 @@ def main(
     fitted = Calibration(calibration, "fit")
     quality = np.array([fitted.apply("quality", add_derived(dict(f))) for f in features], dtype=float)
     calibration["thresholds"] = verdict_thresholds(quality, rows)
-    text = json.dumps(_json_safe(calibration), indent=1, allow_nan=False) + "\n"
+    text = json.dumps(json_safe(calibration), indent=1, allow_nan=False) + "\n"
     Path(out).write_text(text, encoding="utf-8")
     return calibration
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN (e.g. a share over no segments) becomes null: the file stays strict JSON."""
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

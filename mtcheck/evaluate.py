@@ -334,7 +334,7 @@ def main(
         for name, value in extra.items():
             print(f"{name}: tau_item {value['tau_item']:.3f}  kendall {value['kendall']:.3f}")
     if json_out:
-        Path(json_out).write_text(json.dumps(_json_safe(result), indent=2) + "\n", encoding="utf-8")
+        Path(json_out).write_text(json.dumps(calibrate.json_safe(result), indent=2) + "\n", encoding="utf-8")
     return result
 
 
@@ -343,16 +343,6 @@ def _groups(rows) -> dict:
     for k, r in enumerate(rows):
         groups[r.item].append(k)
     return groups
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _cli() -> None:
