@@ -19,7 +19,10 @@ from pysbd.processor import Processor
 
 from mtcheck.types import Sentence
 
-SENTENCE_FINAL = ".!?…"
+SENTENCE_FINAL = ".!?…。！？"
+# Chinese and Japanese sentence ends (a source text given with --src), with any closing brackets/quotes:
+# pysbd's English rules never break there.
+_CJK_SENTENCE_END = re.compile(r"[。！？]+[」』”’）)]*")
 # A sub-head is a short line; a longer line without final punctuation is a body sentence missing its stop.
 MAX_SUBHEAD_WORDS = 20
 
@@ -184,7 +187,8 @@ def _split_body(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     if not region.strip():
         return
     cuts = [0]
-    for sentence_end in _pysbd_sentence_ends(region):
+    cjk_ends = {match.end() for match in _CJK_SENTENCE_END.finditer(region)}
+    for sentence_end in sorted(set(_pysbd_sentence_ends(region)) | cjk_ends):
         cut = _editorial_cut(region, sentence_end)
         if cut is not None and cut > cuts[-1] and _has_word(region[cuts[-1] : cut]):
             cuts.append(cut)

@@ -382,3 +382,16 @@ def test_has_final_punctuation() -> None:
     assert has_final_punctuation("Then he left…")
     assert not has_final_punctuation(HEADLINE)
     assert not has_final_punctuation("He said:")
+
+
+def test_chinese_source_text_splits_at_full_width_stops() -> None:
+    # A source text given with --src may be Chinese: 。！？ end sentences there, and offsets stay exact.
+    text = "俄罗斯准备开展这项工作。但美国伙伴尚未回应！他说：“我们会等待。”下一步怎么办？"
+    sentences = segment(text)
+    assert [s.text for s in sentences] == [
+        "俄罗斯准备开展这项工作。",
+        "但美国伙伴尚未回应！",
+        "他说：“我们会等待。”",
+        "下一步怎么办？",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
