@@ -228,7 +228,10 @@ class _PairScorer:
 
     def _similarity_block(self, mt_ids: np.ndarray, ref_ids: np.ndarray) -> np.ndarray:
         p = self.params
-        sim = p.chrf_weight * self.chrf.chrf_block(mt_ids, ref_ids)
+        if p.chrf_weight > 0.0:
+            sim = p.chrf_weight * self.chrf.chrf_block(mt_ids, ref_ids)
+        else:  # across languages chrF is not consulted, so it is not computed either
+            sim = np.zeros((len(mt_ids), len(ref_ids)))
         if self.mt_vecs is not None:
             sim += (1.0 - p.chrf_weight) * (self.mt_vecs[mt_ids] @ self.ref_vecs[ref_ids].T)
         return sim

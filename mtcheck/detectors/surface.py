@@ -200,17 +200,7 @@ class CasingDetector:
                     named = " ".join(pair) in KNOWN_NAMES
                     if named and other.is_capitalised:
                         name = " ".join(x.text[:1].upper() + x.text[1:] for x in (a, b))
-                        flags.append(
-                            make_flag(
-                                ctx,
-                                w.start,
-                                w.end,
-                                "fluency/spelling",
-                                "minor",
-                                self.name,
-                                f"casing: {quote(w.text)} should be capitalised in the name {quote(name)}",
-                            )
-                        )
+                        flags.append(self._flag(ctx, w, f"should be capitalised in the name {quote(name)}"))
                         break
             # Common word capitalised mid-sentence: "very Frank".
             if not w.is_capitalised or not w.text[1:].isalpha() or not w.text[1:].islower():
@@ -228,15 +218,17 @@ class CasingDetector:
                     if w.norm in ref_lower_only
                     else f"after {quote(prev.text)} it is an ordinary adjective, not a name"
                 )
-                flags.append(
-                    make_flag(
-                        ctx,
-                        w.start,
-                        w.end,
-                        "fluency/spelling",
-                        "minor",
-                        self.name,
-                        f"casing: {quote(w.text)} should be lowercase mid-sentence ({why})",
-                    )
-                )
+                flags.append(self._flag(ctx, w, f"should be lowercase mid-sentence ({why})"))
         return flags
+
+    def _flag(self, ctx: UnitContext, word: Word, fix: str) -> Flag:
+        """A minor spelling flag on one word: "casing: 'Frank' <fix>"."""
+        return make_flag(
+            ctx,
+            word.start,
+            word.end,
+            "fluency/spelling",
+            "minor",
+            self.name,
+            f"casing: {quote(word.text)} {fix}",
+        )
