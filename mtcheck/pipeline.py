@@ -93,11 +93,13 @@ class Checker:
         lm = CausalLM(lm_path) if self.options.use_lm else None
         if lm is not None:
             lm = _TimedModel(lm, self._add_lm_time)
-        self.scorer = Scorer(embedder=self.embedder, lm=lm, use_lm=self.options.use_lm)
+        # The multilingual source encoder loads on the first article that comes with a source text; such
+        # articles get `src_similarity` (MT vs source cosine) and name the encoder in their signature.
+        self.source_encoder = source_encoder or SourceEncoder()
+        self.scorer = Scorer(
+            embedder=self.embedder, lm=lm, use_lm=self.options.use_lm, src_encoder=self.source_encoder
+        )
         self.flagger = Flagger()
-        # Loaded on the first article that comes with a source text; from then on the scorer adds
-        # `src_similarity` (MT vs source, multilingual cosine) and the signature names the encoder.
-        self.source_encoder = source_encoder
         self.timings: dict[str, float] = defaultdict(float)
         self.sentences = 0
 
@@ -210,7 +212,11 @@ class Checker:
                     )
                 )
         return ArticleResult(
-            doc=doc, units=results, ref_kind=ref_kind, signature=f"{self.signature}|ref:{ref_kind}"
+            doc=doc,
+            units=results,
+            ref_kind=ref_kind,
+            signature=f"{self.signature}|ref:{ref_kind}"
+            + (f"|src:{self.source_encoder.name}" if src_units else ""),
         )
 
     def _source_units(
@@ -221,9 +227,6 @@ class Checker:
         Line-parallel files (--aligned / --segmented with equal line counts) pair by line; otherwise the
         MT sentences are aligned to the source sentences with the multilingual encoder.
         """
-        if self.source_encoder is None:
-            self.source_encoder = SourceEncoder()
-        self.scorer.src_encoder = self.source_encoder
         if self.options.mode != "article" and len(src_sents) == len(mt_sents):
             behind = {i: [i] for i in range(len(mt_sents))}
         else:

@@ -255,8 +255,7 @@ class Scorer:
             "bleu:eff",
             f"unmatched:{self.unmatched_threshold:g}",
         ]
-        if self.src_encoder is not None:
-            parts.append(f"src:{getattr(self.src_encoder, 'name', type(self.src_encoder).__name__)}")
+        # The source encoder is named per article by the pipeline, only where a source was scored.
         return "|".join(parts)
 
     @property

@@ -226,3 +226,17 @@ def test_source_text_is_aligned_across_languages_and_compared(tmp_path: Path):
     encoder = SourceEncoder()
     other = encoder.encode(["Футбольный клуб купил нового вратаря."])[0]
     assert float(encoder.encode([records[0]["mt"]])[0] @ other) < records[0]["features"]["src_similarity"] - 0.3
+
+
+def test_signature_names_the_source_encoder_only_where_a_source_was_scored():
+    from mtcheck.pipeline import Checker, CheckOptions
+
+    checker = Checker(CheckOptions(use_lm=False, check_pairing=False))
+    mt = "The bank will announce its decision on Friday."
+    ref = "The bank is to announce its decision on Friday."
+    with_source = checker.check("a", mt, ref, "Банк объявит о своем решении в пятницу.")
+    without_source = checker.check("b", mt, ref)  # after a sourced article: must not inherit its "src:"
+    assert "|src:USE-multilingual-v3@" in with_source.signature
+    assert "src:" not in without_source.signature
+    assert "src_similarity" in with_source.units[0].scores.features
+    assert "src_similarity" not in without_source.units[0].scores.features
