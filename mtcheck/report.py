@@ -186,10 +186,17 @@ def _unit_quality(unit: UnitResult) -> float | None:
     return _finite_or_none(unit.scores.quality)
 
 
-def _worst_key(unit: UnitResult) -> tuple[int, float, int]:
-    """Rewrite before review before ok, then lowest quality (unknown quality first), then article order."""
+def _worst_key(unit: UnitResult) -> tuple[int, int, float, int]:
+    """Rewrite before review before ok; then the most severe flag first (a flagged fault beats a low score
+    alone, which is often a fair paraphrase); then lowest quality (unknown first); then article order."""
     quality = _unit_quality(unit)
-    return (_VERDICT_RANK.get(unit.verdict, 1), -math.inf if quality is None else quality, unit.unit)
+    severity = _SEVERITY_RANK.get(_max_severity(unit.flags), -1)
+    return (
+        _VERDICT_RANK.get(unit.verdict, 1),
+        -severity,
+        -math.inf if quality is None else quality,
+        unit.unit,
+    )
 
 
 def article_summary(result: ArticleResult) -> dict[str, Any]:
@@ -199,7 +206,7 @@ def article_summary(result: ArticleResult) -> dict[str, Any]:
     units that have one; None if none), verdicts {ok, review, rewrite, ...}, rewrite_share (rewrite units /
     units), flags (total), flags_by_severity {minor, major, critical}, flags_by_category {category: n}
     (most frequent first), omitted (0-1 units: reference sentences missing from the MT), added (1-0 units),
-    worst: up to 5 scored units whose verdict is not "ok", rewrite first then lowest quality, each
+    worst: up to 5 scored units whose verdict is not "ok", ordered by `_worst_key`, each
     {unit, link, verdict, quality, n_flags, mt}.
     """
     scored = result.scored_units

@@ -321,7 +321,9 @@ def test_article_summary_counts() -> None:
     assert summary["flags_by_severity"] == {"minor": 3, "major": 2, "critical": 2}
     assert summary["flags_by_category"]["fluency/truncation"] == 1
     worst_units = [item["unit"] for item in summary["worst"]]
-    assert worst_units == [0, 4, 5, 1], "rewrite first by quality, then review; no ok and no omitted units"
+    # Rewrite first (by quality), then review: unit 1 (a major flag) before unit 5 (lower quality, only a
+    # minor flag); no ok and no omitted units.
+    assert worst_units == [0, 4, 1, 5]
     json.dumps(summary)
     empty = article_summary(ArticleResult("empty", [], "reference", SIGNATURE))
     assert empty["quality"] is None and empty["rewrite_share"] == 0.0 and empty["worst"] == []
