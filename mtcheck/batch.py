@@ -11,6 +11,7 @@ relative to the manifest's folder.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Callable, Iterable
@@ -88,18 +89,37 @@ def _from_manifest(path: Path) -> list[Job]:
     return jobs
 
 
+PREFETCH_WINDOW = 16  # articles read and embedded together ahead of checking (see Checker.prefetch)
+
+
 def run_batch(
     jobs: Iterable[Job],
     check: Callable[[Job], ArticleResult],
     on_result: Callable[[ArticleResult], None],
+    prefetch: Callable[[list[Job]], None] | None = None,
+    window: int = PREFETCH_WINDOW,
+    done: Callable[[], None] | None = None,
 ) -> list[tuple[str, str]]:
-    """Check every job; a failing article is recorded as (doc, one-line reason) and the rest go on."""
+    """Check every job; a failing article is recorded as (doc, one-line reason) and the rest go on.
+
+    `prefetch`, if given, sees each window of `window` jobs before they are checked (to batch model
+    work across articles); whatever it raises is ignored, since each job's own check reports its error.
+    `done` is called after each job (a progress bar).
+    """
     failures = []
-    for job in jobs:
-        try:
-            result = check(job)
-        except MtcheckError as exc:
-            failures.append((job.doc, str(exc)))
-            continue
-        on_result(result)
+    jobs = list(jobs)
+    for start in range(0, len(jobs), window):
+        chunk = jobs[start : start + window]
+        if prefetch is not None:
+            with contextlib.suppress(MtcheckError):  # each job's own check reports its error
+                prefetch(chunk)
+        for job in chunk:
+            try:
+                result = check(job)
+            except MtcheckError as exc:
+                failures.append((job.doc, str(exc)))
+            else:
+                on_result(result)
+            if done is not None:
+                done()
     return failures

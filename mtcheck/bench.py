@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from mtcheck.batch import discover
+from mtcheck.batch import PREFETCH_WINDOW, discover
 from mtcheck.io import read_text
 from mtcheck.pipeline import Checker, CheckOptions
 from mtcheck.report import write_article
@@ -31,6 +31,34 @@ def _import_model_libraries() -> None:
     import torch  # noqa: F401
     from transformers.models.bert import modeling_bert  # noqa: F401
     from transformers.models.llama import modeling_llama  # noqa: F401
+
+
+def matmul_gflops(seconds: float = 1.0) -> float:
+    """This machine's fp32 matrix-multiply rate (GFLOP/s) through torch with its default threads.
+
+    The best of the shapes the two models multiply (MiniLM 384 wide, SmolLM2 576 wide, 4x MLP),
+    so the ceiling derived from it is generous: no model layer runs faster than a bare matmul.
+    """
+    import torch
+
+    best = 0.0
+    for width, inner in ((384, 1536), (576, 1536)):
+        a, b = torch.randn(1024, width), torch.randn(width, inner)
+        for _ in range(3):  # warm-up: thread pool, caches
+            a @ b
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 2:
+            a @ b
+            count += 1
+        best = max(best, 2.0 * 1024 * width * inner * count / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def compute_ceiling(model_flops: float, sentences: int, gflops: float) -> float | None:
+    """MT sentences per second if the models' arithmetic ran at `gflops` and nothing else took time."""
+    if model_flops <= 0 or sentences <= 0 or gflops <= 0:
+        return None
+    return sentences / (model_flops / (gflops * 1e9))
 
 
 def _articles_from_jsonl(path: Path) -> list[tuple[str, str, str]]:
@@ -91,6 +119,10 @@ def main(
     start = time.perf_counter()
     i = 0
     while checker.sentences < sentences:
+        if i % PREFETCH_WINDOW == 0:  # as `mtcheck batch` does: embed a window of articles at once
+            checker.prefetch(
+                [(*articles[j % len(articles)][1:], None) for j in range(i, i + PREFETCH_WINDOW)]
+            )
         doc, mt, ref = articles[i % len(articles)]
         result = checker.check(f"{doc}.{i}", mt, ref)
         t0 = time.perf_counter()
@@ -106,6 +138,15 @@ def main(
     model_rate = {"minilm_texts_per_second": _rate(checker.embedder.texts_run, checker.embedder.seconds_run)}
     if lm is not None:
         model_rate["lm_texts_per_second"] = _rate(getattr(lm, "texts_run", 0), stages.get("lm", 0.0))
+    # The floor set by arithmetic alone: what the models computed (tokens x FLOPs per token) at the
+    # machine's bare matmul rate. No code change below the models can beat it.
+    model_gflop = {"minilm": checker.embedder.tokens_run * checker.embedder.flops_per_token() / 1e9}
+    if lm is not None:
+        model_gflop["lm"] = lm.tokens_run * lm.flops_per_token() / 1e9
+    peak = matmul_gflops()
+    total_gflop = sum(model_gflop.values())
+    ceiling = compute_ceiling(total_gflop * 1e9, checker.sentences, peak)
+    model_seconds = checker.embedder.seconds_run + stages.get("lm", 0.0)
     figures = {
         "mode": "full" if use_lm else "no-lm",
         "articles": done,
@@ -118,6 +159,13 @@ def main(
         "peak_rss_mib": round(peak_mib, 1),
         "stage_share": {k: round(v / elapsed, 3) for k, v in sorted(stages.items())},
         "model_throughput": model_rate,
+        "compute": {
+            "matmul_gflops": round(peak, 1),
+            "model_gflop": {k: round(v, 1) for k, v in model_gflop.items()},
+            "gflop_per_sentence": round(total_gflop / max(1, checker.sentences), 3),
+            "ceiling_sentences_per_second": round(ceiling, 1) if ceiling else None,
+            "model_gflops_achieved": round(total_gflop / model_seconds, 1) if model_seconds > 0 else None,
+        },
         "signature": checker.signature,
     }
     print(f"mtcheck benchmark ({figures['mode']}): {checker.sentences} MT sentences in {done} articles")
@@ -130,7 +178,17 @@ def main(
         print(f"  {stage:<8} {share:6.1%}")
     print(
         "  model throughput: "
-        + ", ".join(f"{name.replace('_texts_per_second', '')} {rate} texts/s" for name, rate in model_rate.items())
+        + ", ".join(
+            f"{name.replace('_texts_per_second', '')} {rate} texts/s" for name, rate in model_rate.items()
+        )
+    )
+    compute = figures["compute"]
+    print(
+        f"  compute: models did {compute['gflop_per_sentence']} GFLOP per MT sentence "
+        f"({', '.join(f'{k} {v}' for k, v in compute['model_gflop'].items())} GFLOP in all) at "
+        f"{compute['model_gflops_achieved']} GFLOP/s; this machine's bare fp32 matmul runs "
+        f"{compute['matmul_gflops']} GFLOP/s, so these models cannot pass "
+        f"{compute['ceiling_sentences_per_second']} sentences/s here"
     )
     print(f"  signature: {checker.signature}")
     if json_out:

@@ -149,6 +149,7 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
     from tqdm import tqdm
 
     from mtcheck.batch import discover, run_batch
+    from mtcheck.io import read_text
     from mtcheck.report import write_article, write_index
 
     jobs, failures = discover(inputs)
@@ -161,10 +162,24 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
         write_article(result, output)
         results.append(result)
 
-    progress = tqdm(jobs, desc="articles", unit="article", file=sys.stderr, disable=None)
+    def prefetch(chunk) -> None:
+        texts = []
+        for job in chunk:
+            try:
+                texts.append((read_text(job.mt), read_text(job.ref), read_text(job.src) if job.src else None))
+            except MtcheckError:
+                continue  # reported by the job's own check
+        checker.prefetch(texts)
+
+    progress = tqdm(total=len(jobs), desc="articles", unit="article", file=sys.stderr, disable=None)
     failures += run_batch(
-        progress, lambda job: checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind), keep
+        jobs,
+        lambda job: checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind),
+        keep,
+        prefetch=prefetch,
+        done=lambda: progress.update(1),
     )
+    progress.close()
     paths = write_index(results, failures, output)
     # Plain echo, not logging: this summary is the batch's answer and must reach stderr whatever the log setup.
     click.echo(

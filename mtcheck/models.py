@@ -73,6 +73,7 @@ class Embedder:
         # Texts actually sent through the model (memo misses) and the seconds it took: for the benchmark.
         self.texts_run = 0
         self.seconds_run = 0.0
+        self.tokens_run = 0  # word pieces through the encoder, special tokens included (padding not)
         self._memo: OrderedDict[str, tuple[np.ndarray, list[tuple[int, int]], np.ndarray]] = OrderedDict()
 
     @property
@@ -107,7 +108,14 @@ class Embedder:
         offsets = batch.pop("offset_mapping")
         with torch.inference_mode():
             hidden = self._model(**batch).last_hidden_state
+        self.tokens_run += int(batch["attention_mask"].sum())
         return hidden, batch["attention_mask"], offsets
+
+    def flops_per_token(self) -> float:
+        """Multiply-adds x 2 per token through the encoder's layers (the embedding lookup costs nothing)."""
+        self._load()
+        embedding = sum(p.numel() for p in self._model.get_input_embeddings().parameters())
+        return 2.0 * (sum(p.numel() for p in self._model.parameters()) - embedding)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings, shape (len(texts), dim), unit length. Empty input gives shape (0, dim)."""
@@ -286,6 +294,7 @@ class CausalLM:
         self._model = None
         self._tokenizer = None
         self._end_ids = None
+        self.tokens_run = 0  # positions through the model, start tokens and re-read window context included
 
     # -- identity -----------------------------------------------------------------------------------
     def _source(self) -> Path:
@@ -305,6 +314,16 @@ class CausalLM:
     def name(self) -> str:
         source = self._source()
         return source.stem.replace(".", "-") if source.suffix == ".gguf" else source.name
+
+    def flops_per_token(self) -> float:
+        """Multiply-adds x 2 per position: every layer plus the vocabulary head (the lookup costs nothing).
+
+        Every position goes through the head, since the reference's own surprisal is read too.
+        """
+        self._load()
+        embedding = self._model.get_input_embeddings().weight.numel()
+        head = self._model.get_output_embeddings().weight.numel()
+        return 2.0 * (sum(p.numel() for p in self._model.parameters()) - embedding + head)
 
     @property
     def version(self) -> str:
@@ -518,6 +537,7 @@ class CausalLM:
                 if (k >= scored and position < len(seq)) or (k == -1 and start == 0):
                     end_at.append(offset + position)
                     end_owner.append(i)
+            self.tokens_run += sum(len(seq) for seq in seqs)
             with torch.inference_mode():
                 hidden = self._hidden_states(seqs)
                 flat_bits, end_bits = self._head_bits(

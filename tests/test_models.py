@@ -154,3 +154,27 @@ def test_embedder_runs_each_text_once_and_keeps_order() -> None:
     assert len(spans) == len(vectors) and "".join(texts[1][a:b] for a, b in spans).startswith("Prices")
     # A fresh embedder gives the same vectors batch by batch: the memo changes cost, not values.
     np.testing.assert_allclose(Embedder().encode(texts), first, atol=1e-5)
+
+
+def test_model_arithmetic_is_counted_for_the_benchmark_ceiling(lm: CausalLM) -> None:
+    from mtcheck.bench import compute_ceiling
+
+    embedder = Embedder()
+    embedder.encode(["Prices rose sharply.", "The talks resumed on Monday after a week."])
+    pieces = sum(
+        len(embedder._tokenizer(t)["input_ids"])
+        for t in ["Prices rose sharply.", "The talks resumed on Monday after a week."]
+    )
+    assert embedder.tokens_run == pieces  # [CLS] and [SEP] counted, padding not
+    # all-MiniLM-L6-v2: 22.7M weights, 11.7M of them the word-piece table that costs no arithmetic.
+    assert 2 * 10e6 < embedder.flops_per_token() < 2 * 12e6
+    before = lm.tokens_run
+    lm.surprisal(["Prices rose sharply."])
+    assert (
+        lm.tokens_run - before
+        == len(lm._tokenizer("Prices rose sharply.", add_special_tokens=False)["input_ids"]) + 1
+    )
+    # SmolLM2-135M: every position runs 30 layers and the 49k x 576 vocabulary head (tied to the table).
+    assert 2 * 130e6 < lm.flops_per_token() < 2 * 140e6
+    assert compute_ceiling(2e9, 10, 100.0) == pytest.approx(500.0)  # 0.2 GFLOP a sentence at 100 GFLOP/s
+    assert compute_ceiling(0.0, 10, 100.0) is None

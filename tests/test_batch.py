@@ -1,0 +1,75 @@
+"""Batch driving: windows of articles prefetched together, failures isolated, nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mtcheck.batch import Job, run_batch
+from mtcheck.types import ArticleResult, InputError
+
+
+def _jobs(names: list[str]) -> list[Job]:
+    return [Job(doc=name, mt=Path(f"{name}.mt.txt"), ref=Path(f"{name}.ref.txt")) for name in names]
+
+
+def test_run_batch_prefetches_each_window_and_keeps_going_past_failures():
+    jobs = _jobs([f"a{i}" for i in range(7)])
+    windows: list[list[str]] = []
+    checked: list[str] = []
+    kept: list[str] = []
+    ticks = []
+
+    def prefetch(chunk: list[Job]) -> None:
+        windows.append([job.doc for job in chunk])
+        if len(windows) == 2:
+            raise InputError("a bad file in this window")  # must not stop the batch
+
+    def check(job: Job) -> ArticleResult:
+        checked.append(job.doc)
+        if job.doc == "a3":
+            raise InputError("a3: the MT text has no sentences; check the file")
+        return ArticleResult(doc=job.doc, units=[], ref_kind="reference", signature="s")
+
+    failures = run_batch(
+        jobs, check, lambda r: kept.append(r.doc), prefetch=prefetch, window=3, done=lambda: ticks.append(1)
+    )
+    assert windows == [["a0", "a1", "a2"], ["a3", "a4", "a5"], ["a6"]]
+    assert checked == [job.doc for job in jobs]  # each window is prefetched before its jobs are checked
+    assert kept == ["a0", "a1", "a2", "a4", "a5", "a6"]
+    assert failures == [("a3", "a3: the MT text has no sentences; check the file")]
+    assert len(ticks) == len(jobs)
+
+
+def test_prefetch_embeds_ahead_and_changes_no_result(corpora: Path):
+    from mtcheck.io import read_text
+    from mtcheck.pipeline import Checker, CheckOptions
+
+    mt = read_text(corpora / "putin_syria.mt.txt")
+    ref = read_text(corpora / "putin_syria.ref.txt")
+    retrans = read_text(corpora / "putin_syria.retrans.txt")
+
+    plain = Checker(CheckOptions(use_lm=False))
+    expected = [plain.check("a", mt, ref), plain.check("b", mt, retrans, ref_kind="retranslation")]
+
+    ahead = Checker(CheckOptions(use_lm=False))
+    ahead.prefetch([(mt, ref, None), (mt, retrans, None), ("", ref, None)])  # the empty one is skipped
+    prefetched_texts = ahead.embedder.texts_run
+    got = [ahead.check("a", mt, ref), ahead.check("b", mt, retrans, ref_kind="retranslation")]
+    with pytest.raises(InputError, match="no sentences"):
+        ahead.check("empty", "", ref)
+
+    # Every sentence went through MiniLM in the prefetch; checking ran only multi-sentence units.
+    units = [u for result in got for u in result.units if len(u.mt_ids) > 1 or len(u.ref_ids) > 1]
+    assert ahead.embedder.texts_run - prefetched_texts <= 2 * len(units)
+    assert not ahead._segmented  # each prefetched segmentation was taken once
+    for a, b in zip(expected, got, strict=True):
+        assert [(u.mt_ids, u.ref_ids, u.verdict) for u in a.units] == [
+            (u.mt_ids, u.ref_ids, u.verdict) for u in b.units
+        ]
+        for ua, ub in zip(a.units, b.units, strict=True):
+            assert ua.scores.quality == ub.scores.quality or abs(ua.scores.quality - ub.scores.quality) < 1e-4
+            assert [(f.start, f.end, f.category) for f in ua.flags] == [
+                (f.start, f.end, f.category) for f in ub.flags
+            ]
