@@ -183,9 +183,14 @@ class SourceEncoder:
     Any object with `name` and `encode(texts) -> unit-length rows` can stand in for it.
     """
 
-    def __init__(self, threads: int = 2):
+    def __init__(self, threads: int = 2, memo_size: int = 2048):
         self.threads = threads
         self._model = None
+        # With --src the aligner embeds each MT and source sentence, then the scorer the same texts again
+        # (single-sentence units): a text -> vector memo runs each through the encoder once.
+        self.memo_size = memo_size
+        self.texts_run = 0
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -207,8 +212,18 @@ class SourceEncoder:
         self._load()
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        vectors = np.asarray(self._model.encode([t or " " for t in texts]), dtype=np.float32)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            self.texts_run += len(todo)
+            vectors = np.asarray(self._model.encode([t or " " for t in todo]), dtype=np.float32)
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+            self._memo.update(zip(todo, vectors, strict=True))
+        out = np.stack([self._memo[t] for t in texts])
+        for t in texts:
+            self._memo.move_to_end(t)
+        while len(self._memo) > max(self.memo_size, len(texts)):
+            self._memo.popitem(last=False)
+        return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -178,3 +178,17 @@ def test_model_arithmetic_is_counted_for_the_benchmark_ceiling(lm: CausalLM) -> 
     assert 2 * 130e6 < lm.flops_per_token() < 2 * 140e6
     assert compute_ceiling(2e9, 10, 100.0) == pytest.approx(500.0)  # 0.2 GFLOP a sentence at 100 GFLOP/s
     assert compute_ceiling(0.0, 10, 100.0) is None
+
+
+def test_source_encoder_runs_each_text_once() -> None:
+    from mtcheck.models import SourceEncoder
+
+    encoder = SourceEncoder()
+    texts = ["Банк объявит о своем решении в пятницу.", "The bank will announce its decision on Friday."]
+    first = encoder.encode(texts + texts[:1])
+    assert encoder.texts_run == 2  # the repeated source sentence went through once
+    again = encoder.encode(list(reversed(texts)))
+    assert encoder.texts_run == 2  # both from the memo
+    np.testing.assert_allclose(again, first[1::-1], atol=1e-6)
+    np.testing.assert_allclose(SourceEncoder().encode(texts), first[:2], atol=1e-5)
+    assert float(first[0] @ first[1]) > 0.5  # the translation pair is close across languages
