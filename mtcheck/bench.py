@@ -20,6 +20,7 @@ from mtcheck.batch import PREFETCH_WINDOW, discover
 from mtcheck.io import read_text
 from mtcheck.pipeline import Checker, CheckOptions
 from mtcheck.report import write_article
+from mtcheck.segment import segment
 
 
 def _rate(count: int, seconds: float) -> float | None:
@@ -114,22 +115,24 @@ def main(
     checker.timings.clear()
 
     out_dir = Path(json_out).parent / "bench_reports" if json_out else Path("/tmp/mtcheck_bench_reports")
+    # The articles to run, fixed before the clock starts (cycling through the data as needed), so the
+    # prefetch windows embed exactly the articles that are then checked.
+    plan: list[tuple[str, str, str]] = []
+    planned = 0
+    while planned < sentences:
+        doc, mt, ref = articles[len(plan) % len(articles)]
+        plan.append((f"{doc}.{len(plan)}", mt, ref))
+        planned += len(segment(mt))
     report_time = 0.0
-    done = 0
     start = time.perf_counter()
-    i = 0
-    while checker.sentences < sentences:
-        if i % PREFETCH_WINDOW == 0:  # as `mtcheck batch` does: embed a window of articles at once
-            checker.prefetch(
-                [(*articles[j % len(articles)][1:], None) for j in range(i, i + PREFETCH_WINDOW)]
-            )
-        doc, mt, ref = articles[i % len(articles)]
-        result = checker.check(f"{doc}.{i}", mt, ref)
-        t0 = time.perf_counter()
-        write_article(result, out_dir)
-        report_time += time.perf_counter() - t0
-        done += 1
-        i += 1
+    for first in range(0, len(plan), PREFETCH_WINDOW):
+        window = plan[first : first + PREFETCH_WINDOW]
+        checker.prefetch([(mt, ref, None) for _, mt, ref in window])  # as `mtcheck batch` does
+        for doc, mt, ref in window:
+            result = checker.check(doc, mt, ref)
+            t0 = time.perf_counter()
+            write_article(result, out_dir)
+            report_time += time.perf_counter() - t0
     elapsed = time.perf_counter() - start
     stages = dict(checker.timings) | {"report": report_time}
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -149,7 +152,7 @@ def main(
     model_seconds = checker.embedder.seconds_run + stages.get("lm", 0.0)
     figures = {
         "mode": "full" if use_lm else "no-lm",
-        "articles": done,
+        "articles": len(plan),
         "mt_sentences": checker.sentences,
         "seconds": round(elapsed, 2),
         "sentences_per_second": round(checker.sentences / elapsed, 1),
@@ -168,7 +171,7 @@ def main(
         },
         "signature": checker.signature,
     }
-    print(f"mtcheck benchmark ({figures['mode']}): {checker.sentences} MT sentences in {done} articles")
+    print(f"mtcheck benchmark ({figures['mode']}): {checker.sentences} MT sentences in {len(plan)} articles")
     print(f"  {figures['sentences_per_second']} sentences/s end to end ({elapsed:.1f} s)")
     print(
         f"  start-up: imports {imports:.2f} s, model load {startup:.2f} s, first unit {first_unit:.2f} s; "
