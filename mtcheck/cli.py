@@ -162,19 +162,29 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
         write_article(result, output)
         results.append(result)
 
+    read_ahead: dict = {}  # job -> its texts, read once by the prefetch and handed to its check
+
     def prefetch(chunk) -> None:
-        texts = []
+        read_ahead.clear()
         for job in chunk:
             try:
-                texts.append((read_text(job.mt), read_text(job.ref), read_text(job.src) if job.src else None))
+                read_ahead[job] = (
+                    read_text(job.mt),
+                    read_text(job.ref),
+                    read_text(job.src) if job.src else None,
+                )
             except MtcheckError:
-                continue  # reported by the job's own check
-        checker.prefetch(texts)
+                continue  # its own check reads the file again and reports the error
+        checker.prefetch(list(read_ahead.values()))
+
+    def check(job):
+        texts = read_ahead.pop(job, None)
+        return checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind, texts=texts)
 
     progress = tqdm(total=len(jobs), desc="articles", unit="article", file=sys.stderr, disable=None)
     failures += run_batch(
         jobs,
-        lambda job: checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind),
+        check,
         keep,
         prefetch=prefetch,
         done=lambda: progress.update(1),

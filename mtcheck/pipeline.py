@@ -151,11 +151,15 @@ class Checker:
         ref_path: Path,
         src_path: Path | None = None,
         ref_kind: str | None = None,
+        texts: tuple[str, str, str | None] | None = None,
     ) -> ArticleResult:
+        """Check one article from its files; `texts` are their contents when already read (batch prefetch)."""
         with self._timed("read"):
-            mt_text = read_text(mt_path)
-            ref_text = read_text(ref_path)
-            src_text = read_text(src_path) if src_path else None
+            mt_text, ref_text, src_text = texts or (
+                read_text(mt_path),
+                read_text(ref_path),
+                read_text(src_path) if src_path else None,
+            )
         result = self.check(doc, mt_text, ref_text, src_text, ref_kind)
         result.mt_path, result.ref_path = str(mt_path), str(ref_path)
         result.src_path = str(src_path) if src_path else ""
