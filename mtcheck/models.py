@@ -49,6 +49,33 @@ def default_embedder_path() -> Path:
     return Path(get_model_path())
 
 
+class TextMemo:
+    """Per-text results computed recently, so the same sentence never goes through a model twice.
+
+    `get(texts, compute)` runs `compute` once on the distinct texts it has not seen and returns one
+    result per text, in order. Beyond `size` entries the least recently used go, but never those of
+    the current call.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[str, object] = OrderedDict()
+
+    def get(self, texts: list[str], compute) -> list:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._items]
+        if todo:
+            self._items.update(zip(todo, compute(todo), strict=True))
+        out = [self._items[t] for t in texts]
+        for t in texts:
+            self._items.move_to_end(t)
+        while len(self._items) > max(self.size, len(texts)):
+            self._items.popitem(last=False)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Embedder:
     """Sentence and token embeddings from a transformers encoder (mean pooling, L2-normalised).
 
@@ -69,12 +96,11 @@ class Embedder:
         self._tokenizer = None
         # text -> (sentence vector, token spans, token vectors). The pairing check, the aligner and the
         # scorer all embed the same sentences of an article: each text goes through MiniLM once.
-        self.memo_size = memo_size
+        self._memo = TextMemo(memo_size)
         # Texts actually sent through the model (memo misses) and the seconds it took: for the benchmark.
         self.texts_run = 0
         self.seconds_run = 0.0
         self.tokens_run = 0  # word pieces through the encoder, special tokens included (padding not)
-        self._memo: OrderedDict[str, tuple[np.ndarray, list[tuple[int, int]], np.ndarray]] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -137,18 +163,11 @@ class Embedder:
         """
         self._load()
         dim = self._model.config.hidden_size
-        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        for text, entry in zip(todo, self._run_batches(todo), strict=True):
-            self._memo[text] = entry
         sentences = np.zeros((len(texts), dim), dtype=np.float32)
         tokens: list[tuple[list[tuple[int, int]], np.ndarray]] = []
-        for row, text in enumerate(texts):
-            vector, spans, vectors = self._memo[text]
-            self._memo.move_to_end(text)
+        for row, (vector, spans, vectors) in enumerate(self._memo.get(texts, self._run_batches)):
             sentences[row] = vector
             tokens.append((spans, vectors))
-        while len(self._memo) > max(self.memo_size, len(texts)):
-            self._memo.popitem(last=False)
         return sentences, tokens
 
     def _run_batches(self, texts: list[str]) -> list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
@@ -188,9 +207,8 @@ class SourceEncoder:
         self._model = None
         # With --src the aligner embeds each MT and source sentence, then the scorer the same texts again
         # (single-sentence units): a text -> vector memo runs each through the encoder once.
-        self.memo_size = memo_size
+        self._memo = TextMemo(memo_size)
         self.texts_run = 0
-        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -212,18 +230,12 @@ class SourceEncoder:
         self._load()
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
-        if todo:
-            self.texts_run += len(todo)
-            vectors = np.asarray(self._model.encode([t or " " for t in todo]), dtype=np.float32)
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-            self._memo.update(zip(todo, vectors, strict=True))
-        out = np.stack([self._memo[t] for t in texts])
-        for t in texts:
-            self._memo.move_to_end(t)
-        while len(self._memo) > max(self.memo_size, len(texts)):
-            self._memo.popitem(last=False)
-        return out
+        return np.stack(self._memo.get(texts, self._run))
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        self.texts_run += len(texts)
+        vectors = np.asarray(self._model.encode([t or " " for t in texts]), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
 # --------------------------------------------------------------------------------------------------

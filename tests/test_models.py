@@ -192,3 +192,22 @@ def test_source_encoder_runs_each_text_once() -> None:
     np.testing.assert_allclose(again, first[1::-1], atol=1e-6)
     np.testing.assert_allclose(SourceEncoder().encode(texts), first[:2], atol=1e-5)
     assert float(first[0] @ first[1]) > 0.5  # the translation pair is close across languages
+
+
+def test_text_memo_computes_each_text_once_and_drops_the_least_recent() -> None:
+    from mtcheck.models import TextMemo
+
+    memo = TextMemo(size=2)
+    calls: list[list[str]] = []
+
+    def compute(texts: list[str]) -> list[str]:
+        calls.append(list(texts))
+        return [t.upper() for t in texts]
+
+    assert memo.get(["a", "b", "a"], compute) == ["A", "B", "A"]
+    assert calls == [["a", "b"]]
+    assert memo.get(["a", "c"], compute) == ["A", "C"]  # "b" was least recently used: it goes
+    assert calls[-1] == ["c"] and len(memo) == 2
+    assert memo.get(["b"], compute) == ["B"] and calls[-1] == ["b"]
+    assert memo.get(["x", "y", "z"], compute) == ["X", "Y", "Z"]  # a call larger than the memo keeps all
+    assert len(memo) == 3
