@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from mtcheck.types import REF_KINDS, ArticleResult, InputError, MtcheckError
 
@@ -92,11 +93,21 @@ def _from_manifest(path: Path) -> list[Job]:
 PREFETCH_WINDOW = 16  # articles read and embedded together ahead of checking (see Checker.prefetch)
 
 
+class Named(Protocol):
+    """Anything run_batch can drive: a Job, or the benchmark's in-memory articles."""
+
+    @property
+    def doc(self) -> str: ...
+
+
+AnyJob = TypeVar("AnyJob", bound=Named)
+
+
 def run_batch(
-    jobs: Iterable[Job],
-    check: Callable[[Job], ArticleResult],
+    jobs: Iterable[AnyJob],
+    check: Callable[[AnyJob], ArticleResult],
     on_result: Callable[[ArticleResult], None],
-    prefetch: Callable[[list[Job]], None] | None = None,
+    prefetch: Callable[[list[AnyJob]], None] | None = None,
     window: int = PREFETCH_WINDOW,
     done: Callable[[], None] | None = None,
 ) -> list[tuple[str, str]]:

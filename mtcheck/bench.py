@@ -15,12 +15,20 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
-from mtcheck.batch import PREFETCH_WINDOW, discover
+from mtcheck.batch import discover, run_batch
 from mtcheck.io import read_text
 from mtcheck.pipeline import Checker, CheckOptions
 from mtcheck.report import write_article
 from mtcheck.segment import segment
+from mtcheck.types import MtcheckError
+
+
+class _Article(NamedTuple):
+    doc: str
+    mt: str
+    ref: str
 
 
 def _rate(count: int, seconds: float) -> float | None:
@@ -117,22 +125,30 @@ def main(
     out_dir = Path(json_out).parent / "bench_reports" if json_out else Path("/tmp/mtcheck_bench_reports")
     # The articles to run, fixed before the clock starts (cycling through the data as needed), so the
     # prefetch windows embed exactly the articles that are then checked.
-    plan: list[tuple[str, str, str]] = []
+    plan: list[_Article] = []
     planned = 0
     while planned < sentences:
         doc, mt, ref = articles[len(plan) % len(articles)]
-        plan.append((f"{doc}.{len(plan)}", mt, ref))
+        plan.append(_Article(f"{doc}.{len(plan)}", mt, ref))
         planned += len(segment(mt))
     report_time = 0.0
+
+    def write(result) -> None:
+        nonlocal report_time
+        t0 = time.perf_counter()
+        write_article(result, out_dir)
+        report_time += time.perf_counter() - t0
+
+    # The same driver as `mtcheck batch`: windows of articles embedded together, then checked one by one.
     start = time.perf_counter()
-    for first in range(0, len(plan), PREFETCH_WINDOW):
-        window = plan[first : first + PREFETCH_WINDOW]
-        checker.prefetch([(mt, ref, None) for _, mt, ref in window])  # as `mtcheck batch` does
-        for doc, mt, ref in window:
-            result = checker.check(doc, mt, ref)
-            t0 = time.perf_counter()
-            write_article(result, out_dir)
-            report_time += time.perf_counter() - t0
+    failures = run_batch(
+        plan,
+        lambda article: checker.check(article.doc, article.mt, article.ref),
+        write,
+        prefetch=lambda window: checker.prefetch([(a.mt, a.ref, None) for a in window]),
+    )
+    if failures:
+        raise MtcheckError(f"benchmark article {failures[0][0]} failed: {failures[0][1]}")
     elapsed = time.perf_counter() - start
     stages = dict(checker.timings) | {"report": report_time}
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

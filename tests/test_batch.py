@@ -73,3 +73,17 @@ def test_prefetch_embeds_ahead_and_changes_no_result(corpora: Path):
             assert [(f.start, f.end, f.category) for f in ua.flags] == [
                 (f.start, f.end, f.category) for f in ub.flags
             ]
+
+
+def test_benchmark_drives_the_batch_runner_and_stays_under_its_ceiling(tmp_path: Path, monkeypatch):
+    from mtcheck import bench
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the bundled corpora/
+    figures = bench.main(None, 40, tmp_path / "bench.json", use_lm=False)
+    assert figures["mt_sentences"] >= 40
+    assert figures["articles"] == len(list((tmp_path / "bench_reports").glob("*.jsonl")))
+    compute = figures["compute"]
+    assert compute["model_gflop"]["minilm"] > 0
+    # Nothing runs faster than its arithmetic allows: the measured rate stays under the ceiling.
+    assert figures["sentences_per_second"] < compute["ceiling_sentences_per_second"]
+    assert compute["model_gflops_achieved"] < compute["matmul_gflops"] * 1.5
