@@ -312,13 +312,11 @@ class Scorer:
         return feats, extras
 
     def _embedding_features(self, mt, ref, both: list[int], feats, extras) -> None:
-        # Each distinct text is embedded once (a reference shared by several units, repeated MT lines).
-        unique = list(dict.fromkeys([mt[i] for i in both] + [ref[i] for i in both]))
-        row = {text: k for k, text in enumerate(unique)}
-        sentence, tokens = self.embedder.encode_with_tokens(unique)
-        for i in both:
+        # The embedder's memo runs each distinct text once (a reference shared by several units).
+        sentence, tokens = self.embedder.encode_with_tokens([mt[i] for i in both] + [ref[i] for i in both])
+        for k, i in enumerate(both):
             f = feats[i]
-            a, b = row[mt[i]], row[ref[i]]
+            a, b = k, len(both) + k
             f["similarity"] = float(sentence[a] @ sentence[b])
             (mt_spans, mt_vecs), (ref_spans, ref_vecs) = tokens[a], tokens[b]
             if len(mt_vecs) == 0 or len(ref_vecs) == 0:
