@@ -353,15 +353,14 @@ def test_calibrate_and_evaluate_end_to_end_with_cache(tmp_path: Path, capsys) ->
     assert (tmp_path / "again.json").read_text() == out.read_text()
     assert again["thresholds"] == fitted["thresholds"]
 
+    def run_evaluate(name: str, json_path, split: str, **options) -> dict:
+        return evaluate.main(
+            tmp_path / name, json_path, split, cache_dir=cache_dir, scorer=_StubScorer(calib), **options
+        )
+
     capsys.readouterr()
     json_out = tmp_path / "eval.json"
-    result = evaluate.main(
-        tmp_path / "mqm_zhen_dev.jsonl",
-        json_out,
-        split="all",
-        cache_dir=cache_dir,
-        scorer=_StubScorer(calib),
-    )
+    result = run_evaluate("mqm_zhen_dev.jsonl", json_out, "all")
     printed = capsys.readouterr().out
     assert "tau_item" in printed and "verdict bands" in printed
     saved = json.loads(json_out.read_text())
@@ -377,23 +376,10 @@ def test_calibrate_and_evaluate_end_to_end_with_cache(tmp_path: Path, capsys) ->
     assert bands["groups"]["major_error"]["in_rewrite"] > bands["groups"]["error_free"]["in_rewrite"]
     assert bands["groups"]["error_free"]["in_ok"] > bands["groups"]["major_error"]["in_ok"]
     assert result["metrics"]["quality"]["tau_item"] == pytest.approx(saved["metrics"]["quality"]["tau_item"])
-    included = evaluate.main(
-        tmp_path / "mqm_zhen_dev.jsonl",
-        None,
-        "all",
-        cache_dir=cache_dir,
-        scorer=_StubScorer(calib),
-        include_human=True,
-    )
+    included = run_evaluate("mqm_zhen_dev.jsonl", None, "all", include_human=True)
     assert included["rows"] == 24 * 3 * 6 and "metrics_with_human" not in included
     assert "note" not in included
-    train = evaluate.main(
-        tmp_path / "wmt22_jaen_uken_da_train.jsonl",
-        None,
-        "holdout",
-        cache_dir=cache_dir,
-        scorer=_StubScorer(calib),
-    )
+    train = run_evaluate("wmt22_jaen_uken_da_train.jsonl", None, "holdout")
     assert "not held-out" in train["note"]
     assert np.isfinite(included["metrics"]["quality"]["auc_major"])
 
