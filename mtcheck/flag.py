@@ -187,8 +187,8 @@ class Flagger:
             for flag in detector.detect(ctx):
                 if flag.end <= flag.start and mt.strip():
                     continue
-                if detector.reference_based and ref_kind == "retranslation":
-                    flag = self._as_evidence(flag)
+                if ref_kind == "retranslation":
+                    flag = self._against_retranslation(flag, detector.reference_based)
                 key = (flag.start, flag.end, flag.category)
                 old = best.get(key)
                 if old is None or SEVERITIES.index(flag.severity) > SEVERITIES.index(old.severity):
@@ -235,10 +235,14 @@ class Flagger:
         return others + merged
 
     @staticmethod
-    def _as_evidence(flag: Flag) -> Flag:
-        """A reference-based flag against a retranslation: capped at major, and said to be evidence."""
-        severity = "major" if flag.severity == "critical" else flag.severity
+    def _against_retranslation(flag: Flag, reference_based: bool) -> Flag:
+        """Any flag names the other text as what it is, a retranslation (reference-free detectors cite it
+        too: "the reference's sentence is balanced"); a reference-based flag is also capped at major and
+        said to be evidence only."""
         reason = re.sub(r"\breference\b", "retranslation", flag.reason)
+        if not reference_based:
+            return replace(flag, reason=reason)
+        severity = "major" if flag.severity == "critical" else flag.severity
         return replace(flag, severity=severity, reason=f"{reason} (a retranslation is machine output: check)")
 
     def verdict(self, scores: UnitScores, flags: list[Flag], ref_kind: str) -> str:

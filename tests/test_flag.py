@@ -262,6 +262,10 @@ def test_quotes_russian_dash_and_imbalance(flagger: Flagger) -> None:
     assert not by_detector(
         flagger.flag(unbalanced, "“We very much hope to move along the path.", UnitScores()), "quotes"
     )
+    # Against a retranslation the reason names it as such, not as "the reference".
+    as_retrans = by_detector(flagger.flag(unbalanced, ref2, UnitScores(), ref_kind="retranslation"), "quotes")
+    assert [f.text for f in as_retrans] == ["“"]
+    assert "retranslation's sentence" in as_retrans[0].reason and "reference" not in as_retrans[0].reason
 
 
 def test_casing(flagger: Flagger) -> None:
