@@ -449,9 +449,11 @@ def test_eval_flags_metrics_and_split(tmp_path) -> None:
         },
         {"doc": "d", "mt": CLEAN, "ref": CLEAN, "is_human": True, "mqm_score": 0.0, "errors": []},
     ]
+    # A human translation with an annotated Major error: its flag is no false alarm.
+    rows.append(dict(rows[0], is_human=True))
     data = tmp_path / "mini.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    assert len(eval_flags.load_rows(data)) == 2
+    assert len(eval_flags.load_rows(data)) == 3
     scores = {
         (mt, HEADLINE_REF): UnitScores(
             features={"eos_bits": 7.0}, mt_surprisal=surprisal(mt, {"have": 12.0})
@@ -463,7 +465,11 @@ def test_eval_flags_metrics_and_split(tmp_path) -> None:
     truncation = result["spans"]["detector:truncation"]["major"]
     assert truncation["precision"] == 1.0 and 0 < truncation["recall"] <= 1.0
     assert result["spans"]["baseline_lm"]["major"]["precision"] == 1.0  # 'have' lies in the gold span
-    assert result["false_alarms"]["human_translations"]["share_flagged"] == 0.0
+    alarms = result["false_alarms"]
+    assert alarms["human_translations"]["share_flagged"] == 0.5
+    assert alarms["human_translations_error_free"]["segments"] == 1
+    assert alarms["human_translations_error_free"]["share_flagged"] == 0.0
+    assert alarms["human_translations_with_major"]["share_major_flagged"] == 1.0
     assert result["spans"]["flag_everything"]["major"]["recall"] == 1.0
 
 
