@@ -56,7 +56,9 @@ def test_batch_keeps_good_results_and_lists_bad_ones(batch_dir):
 
 def test_jsonl_output_contract(batch_dir):
     out, _, _ = batch_dir
-    records = [json.loads(line) for line in (out / "putin_syria.jsonl").read_text(encoding="utf-8").splitlines()]
+    records = [
+        json.loads(line) for line in (out / "putin_syria.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert [r["unit"] for r in records] == list(range(len(records)))
     seen_mt, seen_ref = [], []
     for r in records:
@@ -120,7 +122,9 @@ def test_score_to_stdout_is_jsonl_only(corpora: Path):
 def test_aligned_mode_refuses_different_line_counts(tmp_path: Path):
     (tmp_path / "a.txt").write_text("One.\nTwo.\nThree.\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("One.\nTwo.\n", encoding="utf-8")
-    code, _, err = run("score", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "b.txt"), "--aligned", "-o", "-")
+    code, _, err = run(
+        "score", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "b.txt"), "--aligned", "-o", "-"
+    )
     assert code == 2
     assert "line" in err and len(err.strip().splitlines()) == 1
 
@@ -146,7 +150,9 @@ def test_mismatched_pair_is_refused(tmp_path: Path, corpora: Path):
         "Rail operators cancelled dozens of trains and warned of further delays.\n",
         encoding="utf-8",
     )
-    code, _, err = run("score", str(corpora / "putin_syria.mt.txt"), "--ref", str(other), "-o", "-", "--no-lm")
+    code, _, err = run(
+        "score", str(corpora / "putin_syria.mt.txt"), "--ref", str(other), "-o", "-", "--no-lm"
+    )
     assert code == 2
     assert "different stories" in err and len(err.strip().splitlines()) == 1
 
@@ -209,8 +215,15 @@ def test_source_text_is_aligned_across_languages_and_compared(tmp_path: Path):
     for name, text in (("a.txt", mt), ("b.txt", ref), ("c.txt", src)):
         (tmp_path / name).write_text(text, encoding="utf-8")
     code, out, _ = run(
-        "score", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "b.txt"), "--src", str(tmp_path / "c.txt"),
-        "-o", "-", "--no-lm",
+        "score",
+        str(tmp_path / "a.txt"),
+        "--ref",
+        str(tmp_path / "b.txt"),
+        "--src",
+        str(tmp_path / "c.txt"),
+        "-o",
+        "-",
+        "--no-lm",
     )
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
@@ -225,7 +238,9 @@ def test_source_text_is_aligned_across_languages_and_compared(tmp_path: Path):
 
     encoder = SourceEncoder()
     other = encoder.encode(["Футбольный клуб купил нового вратаря."])[0]
-    assert float(encoder.encode([records[0]["mt"]])[0] @ other) < records[0]["features"]["src_similarity"] - 0.3
+    assert (
+        float(encoder.encode([records[0]["mt"]])[0] @ other) < records[0]["features"]["src_similarity"] - 0.3
+    )
 
 
 def test_signature_names_the_source_encoder_only_where_a_source_was_scored():
