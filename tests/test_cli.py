@@ -104,6 +104,30 @@ def test_index_ranks_worst_first(batch_dir):
     assert "signature" in (out / "putin_syria.html").read_text(encoding="utf-8").lower()
 
 
+def test_reviewed_seed_table_matches_the_pipeline(batch_dir, corpora: Path):
+    """corpora/seed_flags.md is reviewed by hand: it must show what the pipeline says now (same MT, verdict
+    and flags per unit, same counts), or its review is of output nobody gets any more. When this fails,
+    rerun scripts/seed_table.py and read again the units it lists."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("seed_table", corpora.parent / "scripts" / "seed_table.py")
+    seed_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seed_table)
+    out, _, _ = batch_dir
+    ref_units = seed_table.read_jsonl(out / "putin_syria.jsonl")
+    rt_units = seed_table.read_jsonl(out / "putin_syria.retrans.jsonl")
+    markdown = (corpora / "seed_flags.md").read_text(encoding="utf-8")
+    rows = seed_table.parse_rows(markdown)
+    assert sorted(rows) == [u["unit"] for u in ref_units]
+    for unit in ref_units:
+        row = rows[unit["unit"]]
+        assert row["mt"] == seed_table.mt_cell(unit)
+        assert row["verdict"] == unit["verdict"], f"unit {unit['unit']}"
+        assert row["flags"] == seed_table.flags_cell(unit), f"unit {unit['unit']}"
+        assert row["review"] and row["review"] != "(to review)"
+    assert seed_table.header_line(ref_units, rt_units) in markdown
+
+
 def test_score_to_stdout_is_jsonl_only(corpora: Path):
     code, out, _ = run(
         "score",
