@@ -293,6 +293,22 @@ def sentence_core_end(text: str) -> int:
     return len(text[:end].rstrip())
 
 
+def start_token_id(tokenizer) -> int:
+    """The token every scored sequence starts with.
+
+    SmolLM2's GGUF names `<|im_start|>` as its start token, which inflates perplexity about 4x: it follows
+    `<|endoftext|>` in pretraining, as GPT-2-style vocabularies do. Any other local model (a Gemma or Llama
+    folder, say) starts with its own BOS token, else its EOS token.
+    """
+    vocab = tokenizer.get_vocab()
+    if "<|endoftext|>" in vocab:
+        return int(vocab["<|endoftext|>"])
+    for token_id in (tokenizer.bos_token_id, tokenizer.eos_token_id):
+        if token_id is not None:
+            return int(token_id)
+    return 0
+
+
 class CausalLM:
     """Token surprisal from a causal LM (default SmolLM2-135M-Instruct, 4-bit GGUF, run in float32).
 
@@ -303,7 +319,7 @@ class CausalLM:
     so an interrupted write never leaves a half cache that looks complete.
     """
 
-    bos_id = 0  # `<|endoftext|>`: the GGUF's `<|im_start|>` start token inflates perplexity ~4x
+    bos_id = 0  # set from the tokenizer on load (`start_token_id`)
 
     def __init__(
         self,
@@ -389,6 +405,7 @@ class CausalLM:
             if not loaded:
                 self._tokenizer, self._model = self._dequantise(source, cached)
         self._model.eval()
+        self.bos_id = start_token_id(self._tokenizer)
         self._end_ids = self._cached_end_ids(self._cache_folder(source) if source.suffix == ".gguf" else None)
 
     def _cached_end_ids(self, folder: Path | None) -> list[int]:
@@ -460,7 +477,7 @@ class CausalLM:
         are merged, their surprisals added). The sentence-end surprisal is
         -log2 P(next token ends the sentence | text without its closing punctuation), summed over all
         sentence-ending tokens: high when the text stops mid-clause (a truncated headline). It is
-        NaN for an empty text. Each sequence starts with `<|endoftext|>`.
+        NaN for an empty text. Each sequence starts with `start_token_id`.
         """
         return [(spans, eos) for spans, eos, _ in self.conditional_surprisal(texts, None)]
 
@@ -527,7 +544,7 @@ class CausalLM:
     def _run(
         self, sequences: list[list[int]], end_positions: list[int]
     ) -> tuple[list[list[float]], list[float]]:
-        """Surprisal (bits) of every token of each sequence (after an implicit `<|endoftext|>` start), and
+        """Surprisal (bits) of every token of each sequence (after the implicit start token), and
         of "the sentence ends after token end_positions[i]" (NaN if that position is < -1).
 
         Batches hold similar lengths up to `max_tokens_per_batch` tokens; a sequence longer than `window`

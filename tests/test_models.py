@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtcheck.models import CausalLM, Embedder, sentence_core_end
+from mtcheck.models import CausalLM, Embedder, sentence_core_end, start_token_id
 from mtcheck.types import ModelMissingError
 
 SEED_HEADLINE = "Putin: Russia aims to work on a settlement in Syria, the leaders don’t have"
@@ -107,6 +107,24 @@ def test_dequantised_cache_is_reused_and_a_corrupt_one_rebuilt(lm: CausalLM, tmp
     (spans, _), *_ = other.surprisal(["The cat sat on the mat."])
     assert rebuilt == [target]
     assert spans and spans[-1].text == "."
+
+
+def test_each_model_starts_sequences_with_its_own_start_token(lm: CausalLM) -> None:
+    """SmolLM2 follows `<|endoftext|>` (id 0, not its GGUF's `<|im_start|>`); a local model without that token,
+    such as a Gemma folder, starts with its own BOS, else its EOS."""
+
+    class Tokenizer:
+        def __init__(self, vocab: dict[str, int], bos: int | None, eos: int | None):
+            self.vocab, self.bos_token_id, self.eos_token_id = vocab, bos, eos
+
+        def get_vocab(self) -> dict[str, int]:
+            return self.vocab
+
+    lm._load()
+    assert lm.bos_id == 0 == lm._tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    assert lm._tokenizer.bos_token_id != 0  # what the GGUF names would be the wrong start
+    assert start_token_id(Tokenizer({"<pad>": 0, "<eos>": 1, "<bos>": 2}, bos=2, eos=1)) == 2
+    assert start_token_id(Tokenizer({"</s>": 7}, bos=None, eos=7)) == 7
 
 
 def test_name_and_version(lm: CausalLM) -> None:
