@@ -86,13 +86,21 @@ def load_rows(data_path: str | Path, split: str = "all", max_rows: int | None = 
     return rows
 
 
+def _target_errors(row: dict) -> list[dict]:
+    return [e for e in row.get("errors") or [] if e.get("side", "target") == "target"]
+
+
+def _has_major(row: dict) -> bool:
+    return any(e.get("severity") == "Major" for e in _target_errors(row))
+
+
 def gold_mask(row: dict, severities: Iterable[str]) -> list[bool]:
     """Per character of `mt`: inside an annotated target-side span of one of `severities`."""
     mt = row["mt"]
     mask = [False] * len(mt)
     wanted = set(severities)
-    for err in row.get("errors") or []:
-        if err.get("side", "target") != "target" or err.get("severity") not in wanted:
+    for err in _target_errors(row):
+        if err.get("severity") not in wanted:
             continue
         for i in range(max(0, int(err["start"])), min(len(mt), int(err["end"]))):
             mask[i] = True
@@ -264,14 +272,6 @@ def baseline_match_spans(mt: str, scores: UnitScores, cosine: float) -> list[tup
     """Baseline (b): every MT word whose best reference match is at most `cosine`."""
     weak = [t for t in scores.mt_unmatched if t.value <= cosine]
     return [(w.start, w.end) for w in words_of(mt) if any(t.start < w.end and t.end > w.start for t in weak)]
-
-
-def _target_errors(row: dict) -> list[dict]:
-    return [e for e in row.get("errors") or [] if e.get("side", "target") == "target"]
-
-
-def _has_major(row: dict) -> bool:
-    return any(e.get("severity") == "Major" for e in _target_errors(row))
 
 
 def _false_alarms(flag_lists: list[list[Flag]]) -> dict[str, float]:
