@@ -342,6 +342,7 @@ def test_index_ranks_bad_article_first_and_lists_failures(tmp_path: Path) -> Non
     html = paths["html"].read_text(encoding="utf-8")
     assert html.index(safe_doc_name(bad.doc) + ".html") < html.index(safe_doc_name(good.doc) + ".html")
     assert "&lt;b&gt;not text&lt;/b&gt;" in html and "<b>not text</b>" not in html
+    assert "<b>1</b> sentence omitted from MT" in html  # one omitted sentence, singular
     assert not parse(html).errors
 
 
