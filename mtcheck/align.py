@@ -396,7 +396,8 @@ def _align(
     width = 10
     while True:
         path, touches_edge = _band_dp(n_mt, n_ref, moves, scorer, width)
-        if not touches_edge or width >= max(n_mt, n_ref):
+        # A band as wide as the longer text holds every cell, so this always ends with a path.
+        if path is not None and (not touches_edge or width >= max(n_mt, n_ref)):
             break
         width *= 2
     return [
@@ -407,8 +408,12 @@ def _align(
 
 def _band_dp(
     n_mt: int, n_ref: int, moves: list[tuple[int, int]], scorer: _PairScorer, width: int
-) -> tuple[list[tuple[int, int, int, int]], bool]:
-    """Best path through cells (i, j) with |j - i * n_ref / n_mt| <= width; also whether it hugs the band."""
+) -> tuple[list[tuple[int, int, int, int]] | None, bool]:
+    """Best path through cells (i, j) with |j - i * n_ref / n_mt| <= width; also whether it hugs the band.
+
+    None when the band has no path from corner to corner: with very different sentence counts (one long MT
+    run-on sentence against 39 reference sentences) a narrow band's rows do not touch.
+    """
     slope = n_ref / n_mt
     lo = [max(0, round(i * slope) - width) for i in range(n_mt + 1)]
     hi = [min(n_ref, round(i * slope) + width) for i in range(n_mt + 1)]
@@ -446,6 +451,8 @@ def _band_dp(
                 best[(i, j)] = top
                 back[(i, j)] = top_move
 
+    if (n_mt, n_ref) not in back:
+        return None, True
     path: list[tuple[int, int, int, int]] = []
     touches_edge = False
     i, j = n_mt, n_ref

@@ -11,16 +11,17 @@ relative to the manifest's folder.
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from mtcheck.types import REF_KINDS, ArticleResult, InputError, MtcheckError
+from mtcheck.types import REF_KINDS, ArticleResult, InputError, MtcheckError, internal_error_message
 
+log = logging.getLogger("mtcheck")
 _ROLE = re.compile(r"^(?P<name>.+)\.(?P<role>mt|ref|retrans|src)\.[A-Za-z0-9]+$")
 
 
@@ -122,13 +123,18 @@ def run_batch(
     for start in range(0, len(jobs), window):
         chunk = jobs[start : start + window]
         if prefetch is not None:
-            with contextlib.suppress(MtcheckError):  # each job's own check reports its error
+            try:
                 prefetch(chunk)
+            except Exception:  # noqa: BLE001  (each job's own check reports its error)
+                log.debug("prefetch failed; the articles are checked one by one", exc_info=True)
         for job in chunk:
             try:
                 result = check(job)
             except MtcheckError as exc:
                 failures.append((job.doc, str(exc)))
+            except Exception as exc:  # noqa: BLE001  (a bug on one article must not cost the others)
+                log.debug("internal error on %s", job.doc, exc_info=True)
+                failures.append((job.doc, internal_error_message(exc)))
             else:
                 on_result(result)
             if done is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from mtcheck import __version__
-from mtcheck.types import REF_KINDS, MtcheckError
+from mtcheck.types import REF_KINDS, MtcheckError, internal_error_message
 
 log = logging.getLogger("mtcheck")
 
@@ -71,13 +71,20 @@ def _checker(
 
 
 class _Cli(click.Group):
-    """Turns any MtcheckError into one line on stderr and exit status 2."""
+    """Turns any MtcheckError into one line on stderr and exit status 2; an unexpected error too (its
+    traceback goes to the debug log, shown with -v)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own usage errors and exits
         except MtcheckError as exc:
             click.echo(f"mtcheck: error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:  # noqa: BLE001
+            logging.getLogger("mtcheck").debug("unexpected error", exc_info=True)
+            click.echo(f"mtcheck: error: {internal_error_message(exc)}", err=True)
             sys.exit(EXIT_ERROR)
 
 

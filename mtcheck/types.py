@@ -25,6 +25,14 @@ class ModelMissingError(MtcheckError):
     """A model package or folder is not installed / not found."""
 
 
+def internal_error_message(exc: Exception) -> str:
+    """One line for an unexpected error (a bug in mtcheck, not bad input)."""
+    detail = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:200]
+    return (
+        f"internal error ({detail}); please report it with this article, and rerun with -v for the traceback"
+    )
+
+
 @dataclass(frozen=True)
 class Sentence:
     """One segment of an article.

@@ -128,6 +128,17 @@ def test_single_sentences():
     assert align(MT[:1], REF[:2]) in ([Unit((0,), (0,)), Unit((), (1,))], [Unit((0,), (0, 1))])
 
 
+@pytest.mark.parametrize("n_long", [1, 2, 3])
+def test_very_different_sentence_counts_still_align(n_long):
+    """One or two long run-on MT sentences (no full stops) against a 39-sentence reference: the first
+    band's rows did not touch and alignment crashed. Every sentence must still be placed, in order."""
+    story = [f"{ref[:-1]} and {mt[0].lower()}{mt[1:-1]}." for ref, mt in zip(REF, MT, strict=True)] * 5
+    ref = story[:39]
+    mt = [" ".join(story[k::n_long]).replace(".", "") for k in range(n_long)]
+    for pair in ((mt, ref), (ref, mt)):
+        assert_covers_in_order(align(*pair), len(pair[0]), len(pair[1]))
+
+
 def test_max_group_one_allows_only_one_to_one_and_skips():
     mt = MT[:2] + ["About 40 employees will be transferred.", "They go to the northern districts."] + MT[3:]
     units = align(mt, REF, max_group=1)

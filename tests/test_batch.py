@@ -42,6 +42,27 @@ def test_run_batch_prefetches_each_window_and_keeps_going_past_failures():
     assert len(ticks) == len(jobs)
 
 
+def test_a_bug_on_one_article_costs_only_that_article():
+    """An unexpected error (a bug, not bad input) in one check or in a prefetch is listed as that article's
+    one-line failure; the batch goes on and keeps every other result."""
+    kept: list[str] = []
+
+    def prefetch(chunk: list[Job]) -> None:
+        raise KeyError((1, 39))
+
+    def check(job: Job) -> ArticleResult:
+        if job.doc == "a1":
+            raise KeyError((1, 39))
+        return ArticleResult(doc=job.doc, units=[], ref_kind="reference", signature="s")
+
+    failures = run_batch(_jobs(["a0", "a1", "a2"]), check, lambda r: kept.append(r.doc), prefetch=prefetch)
+    assert kept == ["a0", "a2"]
+    assert [doc for doc, _ in failures] == ["a1"]
+    reason = failures[0][1]
+    assert reason.startswith("internal error (KeyError: (1, 39))") and "-v" in reason
+    assert "\n" not in reason
+
+
 def test_prefetch_embeds_ahead_and_changes_no_result(corpora: Path):
     from mtcheck.io import read_text
     from mtcheck.pipeline import Checker, CheckOptions

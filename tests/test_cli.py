@@ -166,6 +166,24 @@ def test_aligned_mode_one_record_per_line(tmp_path: Path):
     assert [(r["mt_ids"], r["ref_ids"]) for r in records] == [([0], [0]), ([1], [1])]
 
 
+def test_unexpected_error_is_one_line_and_exit_2(monkeypatch, corpora: Path):
+    """A bug (not bad input) still ends in one line that says what to do, not a traceback."""
+    from mtcheck.pipeline import Checker
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(Checker, "check_files", broken)
+    code, _, err = run(
+        "score", str(corpora / "putin_syria.mt.txt"), "--ref", str(corpora / "putin_syria.ref.txt"), "-o", "-"
+    )
+    assert code == 2
+    assert err.strip() == (
+        "mtcheck: error: internal error (RuntimeError: boom); please report it with this article, "
+        "and rerun with -v for the traceback"
+    )
+
+
 def test_mismatched_pair_is_refused(tmp_path: Path, corpora: Path):
     other = tmp_path / "weather.txt"
     other.write_text(
