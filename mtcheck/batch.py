@@ -37,7 +37,7 @@ class Job:
 def discover(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
     """Jobs found at `path` (folder or manifest CSV), and (name, problem) for files that can't form one."""
     if path.is_file():
-        return _from_manifest(path), []
+        return _from_manifest(path)
     if not path.is_dir():
         raise InputError(f"batch input not found: {path}; give a folder of NAME.mt.txt/NAME.ref.txt or a CSV")
     roles: dict[str, dict[str, Path]] = {}
@@ -63,7 +63,9 @@ def discover(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
     return jobs, problems
 
 
-def _from_manifest(path: Path) -> list[Job]:
+def _from_manifest(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Jobs from a manifest CSV; a row that can't form one (no MT or reference path, an unknown ref_kind,
+    a doc name already used) is listed as a problem and the other rows go on."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
@@ -78,17 +80,30 @@ def _from_manifest(path: Path) -> list[Job]:
     def resolve(value: str | None) -> Path | None:
         return (base / value.strip()) if value and value.strip() else None
 
-    jobs = []
-    for row in rows:
+    jobs: list[Job] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        doc = (row.get("doc") or "").strip() or f"row {line}"
         kind = (row.get("ref_kind") or "reference").strip()
-        if kind not in REF_KINDS:
-            raise InputError(
-                f"manifest {path}: ref_kind {kind!r} for {row['doc']} must be one of {REF_KINDS}"
+        mt, ref = resolve(row.get("mt")), resolve(row.get("ref"))
+        if mt is None or ref is None:
+            missing = "mt" if mt is None else "ref"
+            problems.append(
+                (doc, f"manifest line {line} has no {missing} path; fill in its {missing} column")
             )
-        jobs.append(
-            Job(row["doc"].strip(), resolve(row["mt"]), resolve(row["ref"]), resolve(row.get("src")), kind)
-        )
-    return jobs
+        elif kind not in REF_KINDS:
+            problems.append(
+                (doc, f"manifest line {line}: ref_kind {kind!r} must be one of {', '.join(REF_KINDS)}")
+            )
+        elif doc in seen:
+            problems.append(
+                (doc, f"manifest line {line} repeats the doc name {doc!r}; give each row its own")
+            )
+        else:
+            seen.add(doc)
+            jobs.append(Job(doc, mt, ref, resolve(row.get("src")), kind))
+    return jobs, problems
 
 
 PREFETCH_WINDOW = 16  # articles read and embedded together ahead of checking (see Checker.prefetch)

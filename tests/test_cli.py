@@ -229,14 +229,28 @@ def test_manifest_batch(tmp_path: Path, corpora: Path):
     manifest.write_text(
         "doc,mt,ref\n"
         f"seed,{corpora / 'putin_syria.mt.txt'},{corpora / 'putin_syria.ref.txt'}\n"
-        f"gone,{tmp_path / 'missing.mt.txt'},{corpora / 'putin_syria.ref.txt'}\n",
+        f"gone,{tmp_path / 'missing.mt.txt'},{corpora / 'putin_syria.ref.txt'}\n"
+        # Rows that can't form a job are listed and skipped; they must not stop the batch.
+        f"noref,{corpora / 'putin_syria.mt.txt'},\n"
+        f"oddkind,{corpora / 'putin_syria.mt.txt'},{corpora / 'putin_syria.ref.txt'},retranslated\n"
+        f"seed,{corpora / 'putin_syria.mt.txt'},{corpora / 'putin_syria.retrans.txt'}\n",
+        encoding="utf-8",
+    )
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("doc,mt,ref\n", "doc,mt,ref,ref_kind\n"),
         encoding="utf-8",
     )
     out = tmp_path / "out"
     code, _, err = run("batch", str(manifest), "-o", str(out), "--no-lm")
     assert code == 1
     assert (out / "seed.html").exists()
-    assert "gone" in (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in ("gone", "noref", "oddkind"):
+        assert name in index and f"skipped {name}:" in err
+    assert "line 4 has no ref path" in err and "ref_kind 'retranslated'" in err
+    assert "line 6 repeats the doc name 'seed'" in err  # the first seed's report is not overwritten
+    first = json.loads((out / "seed.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["ref"] == "Putin: Russia not seeking leadership in Syria, aims to work on settlement"
 
 
 def test_source_text_is_aligned_across_languages_and_compared(tmp_path: Path):
