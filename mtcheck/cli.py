@@ -83,7 +83,7 @@ class _Cli(click.Group):
             click.echo(f"mtcheck: error: {exc}", err=True)
             sys.exit(EXIT_ERROR)
         except Exception as exc:  # noqa: BLE001
-            logging.getLogger("mtcheck").debug("unexpected error", exc_info=True)
+            log.debug("unexpected error", exc_info=True)
             click.echo(f"mtcheck: error: {internal_error_message(exc)}", err=True)
             sys.exit(EXIT_ERROR)
 
