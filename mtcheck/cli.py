@@ -156,7 +156,6 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
     from tqdm import tqdm
 
     from mtcheck.batch import discover, run_batch
-    from mtcheck.io import read_text
     from mtcheck.report import write_article, write_index
 
     jobs, failures = discover(inputs)
@@ -169,31 +168,15 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
         write_article(result, output)
         results.append(result)
 
-    read_ahead: dict = {}  # job -> its texts, read once by the prefetch and handed to its check
-
-    def prefetch(chunk) -> None:
-        read_ahead.clear()
-        for job in chunk:
-            try:
-                read_ahead[job] = (
-                    read_text(job.mt),
-                    read_text(job.ref),
-                    read_text(job.src) if job.src else None,
-                )
-            except MtcheckError:
-                continue  # its own check reads the file again and reports the error
-        checker.prefetch(list(read_ahead.values()))
-
     def check(job):
-        texts = read_ahead.pop(job, None)
-        return checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind, texts=texts)
+        return checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind)
 
     progress = tqdm(total=len(jobs), desc="articles", unit="article", file=sys.stderr, disable=None)
     failures += run_batch(
         jobs,
         check,
         keep,
-        prefetch=prefetch,
+        prefetch=lambda chunk: checker.prefetch_files([(job.mt, job.ref, job.src) for job in chunk]),
         done=lambda: progress.update(1),
     )
     progress.close()

@@ -104,6 +104,8 @@ class Checker:
         self.sentences = 0
         # Segmentations done ahead by `prefetch`, taken (once) by `check`, keyed by the article's texts.
         self._segmented: dict[tuple[str, str, str | None], tuple] = {}
+        # File contents read ahead by `prefetch_files`, taken (once) by `check_files`, keyed by their paths.
+        self._read: dict[tuple[Path, Path, Path | None], tuple[str, str, str | None]] = {}
 
     @property
     def signature(self) -> str:
@@ -144,6 +146,22 @@ class Checker:
         with self._timed("embed"):
             self.embedder.encode(texts)
 
+    def prefetch_files(self, articles: list[tuple[Path, Path, Path | None]]) -> None:
+        """`prefetch` for articles given as files (MT, reference, source or None): each is read once here,
+        and `check_files` takes the texts read. A file that can't be read is left for its own check."""
+        self._read.clear()  # like the segmentations: an earlier window's leftovers are dropped
+        with self._timed("read"):
+            for paths in articles:
+                try:
+                    self._read[paths] = self._read_files(*paths)
+                except MtcheckError:
+                    continue
+        self.prefetch(list(self._read.values()))
+
+    @staticmethod
+    def _read_files(mt_path: Path, ref_path: Path, src_path: Path | None) -> tuple[str, str, str | None]:
+        return read_text(mt_path), read_text(ref_path), read_text(src_path) if src_path else None
+
     def check_files(
         self,
         doc: str,
@@ -151,15 +169,11 @@ class Checker:
         ref_path: Path,
         src_path: Path | None = None,
         ref_kind: str | None = None,
-        texts: tuple[str, str, str | None] | None = None,
     ) -> ArticleResult:
-        """Check one article from its files; `texts` are their contents when already read (batch prefetch)."""
+        """Check one article from its files (read by `prefetch_files` if it saw them, else now)."""
         with self._timed("read"):
-            mt_text, ref_text, src_text = texts or (
-                read_text(mt_path),
-                read_text(ref_path),
-                read_text(src_path) if src_path else None,
-            )
+            texts = self._read.pop((mt_path, ref_path, src_path), None)
+            mt_text, ref_text, src_text = texts or self._read_files(mt_path, ref_path, src_path)
         result = self.check(doc, mt_text, ref_text, src_text, ref_kind)
         result.mt_path, result.ref_path = str(mt_path), str(ref_path)
         result.src_path = str(src_path) if src_path else ""

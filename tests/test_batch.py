@@ -96,6 +96,28 @@ def test_prefetch_embeds_ahead_and_changes_no_result(corpora: Path):
             ]
 
 
+def test_prefetch_files_reads_each_file_once(corpora: Path, tmp_path: Path, monkeypatch):
+    """`mtcheck batch` prefetches by path: each file is read once, in the prefetch, and a file that can't be
+    read is left for its own check, which reports it."""
+    from mtcheck import pipeline
+
+    reads: list[str] = []
+    real_read = pipeline.read_text
+    monkeypatch.setattr(pipeline, "read_text", lambda path: reads.append(Path(path).name) or real_read(path))
+    mt, ref = corpora / "putin_syria.mt.txt", corpora / "putin_syria.ref.txt"
+    empty = tmp_path / "empty.mt.txt"
+    empty.write_text("  \n", encoding="utf-8")
+    checker = pipeline.Checker(pipeline.CheckOptions(use_lm=False))
+    checker.prefetch_files([(mt, ref, None), (empty, ref, None)])
+    assert sorted(reads) == ["empty.mt.txt", "putin_syria.mt.txt", "putin_syria.ref.txt"]
+    result = checker.check_files("seed", mt, ref)
+    assert len(reads) == 3  # taken from the read-ahead, not read again
+    assert result.units and result.mt_path == str(mt)
+    with pytest.raises(InputError, match="whitespace"):
+        checker.check_files("empty", empty, ref)
+    assert not checker._read and not checker._segmented
+
+
 def test_benchmark_drives_the_batch_runner_and_stays_under_its_ceiling(tmp_path: Path, monkeypatch):
     from mtcheck import bench
 
