@@ -7,6 +7,7 @@ Folder convention (matched by file name, any extension such as .txt or .html):
   NAME.src.EXT      optional source text
 Manifest: a CSV with columns doc,mt,ref and optional src,ref_kind; relative paths are read
 relative to the manifest's folder.
+An MT with no partner is listed as failed, or with `mt_alone` scored from the MT alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from mtcheck.types import REF_KINDS, ArticleResult, InputError, MtcheckError, internal_error_message
+from mtcheck.types import (
+    NO_REFERENCE,
+    ArticleResult,
+    InputError,
+    MtcheckError,
+    check_ref_kind,
+    internal_error_message,
+)
 
 log = logging.getLogger("mtcheck")
 _ROLE = re.compile(r"^(?P<name>.+)\.(?P<role>mt|ref|retrans|src)\.[A-Za-z0-9]+$")
@@ -29,15 +37,17 @@ _ROLE = re.compile(r"^(?P<name>.+)\.(?P<role>mt|ref|retrans|src)\.[A-Za-z0-9]+$"
 class Job:
     doc: str
     mt: Path
-    ref: Path
+    ref: Path | None  # None: the MT is read alone
     src: Path | None = None
     ref_kind: str = "reference"
 
 
-def discover(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
-    """Jobs found at `path` (folder or manifest CSV), and (name, problem) for files that can't form one."""
+def discover(path: Path, mt_alone: bool = False) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Jobs found at `path` (folder or manifest CSV), and (name, problem) for files that can't form one.
+
+    With `mt_alone` an MT that has no reference or retranslation becomes a reference-free job."""
     if path.is_file():
-        return _from_manifest(path)
+        return _from_manifest(path, mt_alone)
     if not path.is_dir():
         raise InputError(f"batch input not found: {path}; give a folder of NAME.mt.txt/NAME.ref.txt or a CSV")
     roles: dict[str, dict[str, Path]] = {}
@@ -54,8 +64,12 @@ def discover(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
             continue
         partners = [("ref", "reference", name), ("retrans", "retranslation", f"{name}.retrans")]
         found = [(files[role], kind, doc) for role, kind, doc in partners if role in files]
-        if not found:
-            problems.append((name, f"missing partner: expected {name}.ref.txt or {name}.retrans.txt"))
+        if not found and mt_alone:
+            jobs.append(Job(doc=name, mt=files["mt"], ref=None, src=files.get("src"), ref_kind=NO_REFERENCE))
+        elif not found:
+            problems.append(
+                (name, f"missing partner: expected {name}.ref.txt or {name}.retrans.txt (or pass --mt-alone)")
+            )
         for ref, kind, doc in found:
             jobs.append(Job(doc=doc, mt=files["mt"], ref=ref, src=files.get("src"), ref_kind=kind))
     if not jobs and not problems:
@@ -63,7 +77,7 @@ def discover(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
     return jobs, problems
 
 
-def _from_manifest(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
+def _from_manifest(path: Path, mt_alone: bool = False) -> tuple[list[Job], list[tuple[str, str]]]:
     """Jobs from a manifest CSV; a row that can't form one (no MT or reference path, an unknown ref_kind,
     a doc name already used) is listed as a problem and the other rows go on."""
     try:
@@ -87,16 +101,18 @@ def _from_manifest(path: Path) -> tuple[list[Job], list[tuple[str, str]]]:
         doc = (row.get("doc") or "").strip() or f"row {line}"
         kind = (row.get("ref_kind") or "reference").strip()
         mt, ref = resolve(row.get("mt")), resolve(row.get("ref"))
-        if mt is None or ref is None:
+        if mt is None or (ref is None and not mt_alone):
             missing = "mt" if mt is None else "ref"
             problems.append(
                 (doc, f"manifest line {line} has no {missing} path; fill in its {missing} column")
             )
-        elif kind not in REF_KINDS:
-            problems.append(
-                (doc, f"manifest line {line}: ref_kind {kind!r} must be one of {', '.join(REF_KINDS)}")
-            )
-        elif doc in seen:
+            continue
+        try:
+            kind = check_ref_kind(kind) if ref is not None else NO_REFERENCE
+        except InputError as exc:
+            problems.append((doc, f"manifest line {line}: {exc}"))
+            continue
+        if doc in seen:
             problems.append(
                 (doc, f"manifest line {line} repeats the doc name {doc!r}; give each row its own")
             )

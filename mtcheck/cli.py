@@ -1,4 +1,4 @@
-"""Command line: a thin layer over the pipeline, the report writers and the evaluation commands.
+"""Command line: a thin layer over the pipeline and the report writers (`score`, `batch`).
 
 Exit status: 0 all went well; 1 a batch finished but some articles failed (they are listed);
 2 nothing could be done (bad input, missing model): the one-line reason is on standard error.
@@ -28,19 +28,23 @@ def _model_options(func):
         help="Align with MiniLM cosine as well as chrF (slower; slightly better on paraphrase-heavy text).",
     )(func)
     func = click.option(
-        "--no-lm", is_flag=True, help="Fast mode: skip the causal LM (fluency from LM-free features)."
+        "--precision",
+        type=click.Choice(["bf16", "fp32"]),
+        default="bf16",
+        show_default=True,
+        help="Arithmetic of the quality model (bf16: the CPU's fast path; scores agree with fp32).",
     )(func)
     func = click.option(
-        "--lm",
-        "lm_path",
+        "--model",
+        "model_path",
         type=click.Path(file_okay=False),
-        help="Local transformers causal-LM folder (default SmolLM2).",
+        help="A mtcheck model folder (default: the model shipped with mtcheck).",
     )(func)
     func = click.option(
         "--embedder",
         "embedder_path",
         type=click.Path(file_okay=False),
-        help="Local transformers encoder folder (default all-MiniLM-L6-v2).",
+        help="Local transformers encoder folder for alignment and the pairing check (default all-MiniLM-L6-v2).",
     )(func)
     return func
 
@@ -48,9 +52,9 @@ def _model_options(func):
 def _checker(
     mode: str,
     ref_kind: str,
-    no_lm: bool,
+    precision: str,
     embedder_path,
-    lm_path,
+    model_path,
     pairing_check: bool = True,
     align_embeddings: bool = False,
 ):
@@ -63,11 +67,11 @@ def _checker(
     options = CheckOptions(
         ref_kind=ref_kind,
         mode=mode,
-        use_lm=not no_lm,
+        precision=precision,
         check_pairing=pairing_check,
         align_embeddings=align_embeddings,
     )
-    return Checker(options, embedder_path=embedder_path, lm_path=lm_path)
+    return Checker(options, embedder_path=embedder_path, model_path=model_path)
 
 
 class _Cli(click.Group):
@@ -104,7 +108,10 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @click.argument("mt", type=click.Path(path_type=Path))
 @click.option(
-    "--ref", "ref", required=True, type=click.Path(path_type=Path), help="Reference or retranslation."
+    "--ref",
+    "ref",
+    type=click.Path(path_type=Path),
+    help="Reference or retranslation. Without it the MT is read alone (reference-free scores and flags).",
 )
 @click.option("--src", "src", type=click.Path(path_type=Path), help="Optional source text.")
 @click.option("--ref-kind", type=click.Choice(REF_KINDS), default="reference", show_default=True)
@@ -122,15 +129,33 @@ def cli(verbose: bool) -> None:
 )
 @_model_options
 def score(
-    mt, ref, src, ref_kind, mode, output, no_pairing_check, no_lm, lm_path, embedder_path, align_embeddings
+    mt,
+    ref,
+    src,
+    ref_kind,
+    mode,
+    output,
+    no_pairing_check,
+    precision,
+    model_path,
+    embedder_path,
+    align_embeddings,
 ) -> None:
-    """Score one machine-translated article MT against --ref."""
+    """Score one machine-translated article MT against --ref (or alone)."""
     from mtcheck.report import write_article, write_jsonl
 
     checker = _checker(
-        mode or "article", ref_kind, no_lm, embedder_path, lm_path, not no_pairing_check, align_embeddings
+        mode or "article",
+        ref_kind,
+        precision,
+        embedder_path,
+        model_path,
+        not no_pairing_check,
+        align_embeddings,
     )
     doc = mt.name.split(".")[0] or mt.stem
+    if ref is None:
+        click.echo("mtcheck: no --ref: reading the MT alone (reference-free scores and flags)", err=True)
     result = checker.check_files(doc, mt, ref, src)
     if output == "-":
         write_jsonl([result], sys.stdout)
@@ -150,17 +175,30 @@ def score(
 @click.option(
     "--no-pairing-check", is_flag=True, help="Score even if MT and reference look like different stories."
 )
+@click.option(
+    "--mt-alone",
+    is_flag=True,
+    help="Score an article that has no reference or retranslation from its MT alone (else it is listed as failed).",
+)
 @_model_options
-def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path, align_embeddings) -> None:
+def batch(
+    inputs, output, mode, no_pairing_check, mt_alone, precision, model_path, embedder_path, align_embeddings
+) -> None:
     """Score a folder of NAME.mt.txt + NAME.ref.txt / NAME.retrans.txt files, or a manifest CSV."""
     from tqdm import tqdm
 
     from mtcheck.batch import discover, run_batch
     from mtcheck.report import write_article, write_index
 
-    jobs, failures = discover(inputs)
+    jobs, failures = discover(inputs, mt_alone=mt_alone)
     checker = _checker(
-        mode or "article", "reference", no_lm, embedder_path, lm_path, not no_pairing_check, align_embeddings
+        mode or "article",
+        "reference",
+        precision,
+        embedder_path,
+        model_path,
+        not no_pairing_check,
+        align_embeddings,
     )
     results = []
 
@@ -189,135 +227,6 @@ def batch(inputs, output, mode, no_pairing_check, no_lm, lm_path, embedder_path,
         click.echo(f"mtcheck: skipped {doc}: {reason}", err=True)
     if failures:
         sys.exit(EXIT_PARTIAL if results else EXIT_ERROR)
-
-
-@cli.command()
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the figures as JSON.")
-@click.option(
-    "--split",
-    type=click.Choice(["all", "fit", "holdout"]),
-    default="holdout",
-    show_default=True,
-    help="Documents to evaluate on (the calibration was fitted on 'fit' documents only).",
-)
-@click.option(
-    "--max-rows", type=int, help="Evaluate on at most N rows (whole source segments, sampled with --seed)."
-)
-@click.option("--no-lm", is_flag=True, help="Skip the causal LM.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache features per MT/reference pair here between runs (keyed by the models' feature signature).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed for --max-rows.")
-@click.option(
-    "--calibration",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Evaluate this calibration JSON instead of the shipped one.",
-)
-@click.option(
-    "--include-human",
-    is_flag=True,
-    help="Keep human translations (MQM is_human rows) in the main table; by default they are reported apart.",
-)
-def evaluate(data, json_out, split, max_rows, no_lm, cache_dir, seed, calibration, include_human) -> None:
-    """Agreement of mtcheck's scores and of chrF/BLEU with human judgments in DATA (jsonl)."""
-    from mtcheck.evaluate import main as evaluate_main
-
-    evaluate_main(
-        data,
-        json_out,
-        split,
-        max_rows,
-        not no_lm,
-        cache_dir,
-        seed,
-        calibration_path=calibration,
-        include_human=include_human,
-    )
-
-
-@cli.command("eval-align")
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, default=13, show_default=True)
-@click.option("--max-docs", type=int)
-@click.option("--no-embeddings", is_flag=True, help="Align with chrF alone.")
-@click.option("--json", "json_out", type=click.Path(path_type=Path))
-def eval_align(data, seed, max_docs, no_embeddings, json_out) -> None:
-    """Strict alignment precision/recall/F1 on documents perturbed with merges, splits and drops."""
-    from mtcheck.eval_align import main as eval_align_main
-
-    eval_align_main(data, seed, max_docs, not no_embeddings, str(json_out) if json_out else None)
-
-
-@cli.command("eval-flags")
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(path_type=Path))
-@click.option("--split", type=click.Choice(["all", "fit", "holdout"]), default="holdout", show_default=True)
-@click.option("--max-rows", type=int)
-def eval_flags(data, json_out, split, max_rows) -> None:
-    """Character-level precision/recall/F1 of flagged spans against annotated MQM error spans."""
-    from mtcheck.eval_flags import main as eval_flags_main
-
-    eval_flags_main(data, json_out, split, max_rows)
-
-
-@cli.command()
-@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("mtcheck/calibration.json"), show_default=True
-)
-@click.option(
-    "--seed", type=int, default=0, show_default=True, help="Sampling and CV seed (0: the shipped file)."
-)
-@click.option(
-    "--max-rows",
-    type=int,
-    default=3000,
-    show_default=True,
-    help="Rows taken from each data file (whole source segments; 0: all). Feature extraction is the slow part.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache features per MT/reference pair here between runs (keyed by the models' feature signature).",
-)
-def calibrate(data_dir, out, seed, max_rows, cache_dir) -> None:
-    """Fit the fluency/adequacy/quality scales to the human judgments in DATA_DIR."""
-    from mtcheck.calibrate import main as calibrate_main
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = calibrate_main(data_dir, out, seed, max_rows if max_rows and max_rows > 0 else None, cache_dir)
-    cuts = result["thresholds"]
-    click.echo(
-        f"mtcheck: wrote {out} (fit rows {result['fit_rows']}; rewrite < {cuts['rewrite']:g}, ok >= {cuts['ok']:g})",
-        err=True,
-    )
-
-
-@cli.command()
-@click.option(
-    "--data",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A jsonl of whole documents (mt/ref lines, e.g. wmt22_ruen_da_dev.jsonl); default: corpora/.",
-)
-@click.option("--sentences", type=int, default=1000, show_default=True, help="MT sentences to push through.")
-@click.option("--json", "json_out", type=click.Path(path_type=Path))
-@_model_options
-def benchmark(data, sentences, json_out, no_lm, lm_path, embedder_path, align_embeddings) -> None:
-    """Sentences per second of the full pipeline, share of time per stage, start-up time, peak memory."""
-    from mtcheck.bench import main as bench_main
-
-    bench_main(
-        data,
-        sentences,
-        json_out,
-        use_lm=not no_lm,
-        embedder_path=embedder_path,
-        lm_path=lm_path,
-        align_embeddings=align_embeddings,
-    )
 
 
 def main() -> None:

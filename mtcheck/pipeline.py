@@ -1,28 +1,40 @@
-"""The pipeline: segment -> align -> score -> flag, for one article at a time.
+"""The pipeline: read -> segment -> align -> metric -> flag, for one article at a time.
 
 `Checker` is built once per process and holds the models (loaded lazily, once), so a batch of
 articles pays the start-up cost a single time. It returns plain `ArticleResult`s; writing them
-is the report stage's job.
+is the report stage's job. `stage_hooks` are called with (stage, seconds) after every stage of every
+article: the benchmark times the pipeline through them.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from mtcheck import __version__
 from mtcheck.align import align
 from mtcheck.flag import Flagger
 from mtcheck.io import read_text
-from mtcheck.models import CausalLM, Embedder, SourceEncoder
-from mtcheck.score import Scorer
+from mtcheck.lexical import LexicalScores
+from mtcheck.metric import Metric, load_metric
+from mtcheck.models import Embedder, SourceEncoder
 from mtcheck.segment import segment, segment_lines
-from mtcheck.types import REF_KINDS, ArticleResult, InputError, MtcheckError, Sentence, Unit, UnitResult
+from mtcheck.types import (
+    NO_REFERENCE,
+    ArticleResult,
+    InputError,
+    MtcheckError,
+    Sentence,
+    Unit,
+    UnitResult,
+    UnitScores,
+    check_ref_kind,
+)
 
 MODES = ("article", "segmented", "aligned")
 
@@ -36,86 +48,54 @@ MISMATCH_SIMILARITY = 0.35
 class CheckOptions:
     ref_kind: str = "reference"  # "reference" (human) or "retranslation" (another MT system)
     mode: str = "article"  # "article" (split + align), "segmented" (one sentence a line), "aligned"
-    use_lm: bool = True  # False = fast mode: no causal LM (fluency from LM-free features)
+    precision: str = "bf16"  # the quality model's matmuls: "bf16" (these CPUs' fast path) or "fp32"
     check_pairing: bool = True  # refuse an MT/reference pair that looks like two different stories
-    # chrF alone aligns nearly as well (strict F1 0.982 vs 0.986 on ru-en, README) at a fraction of the
-    # cost: the aligner's MiniLM pass over every candidate concatenation dominated the benchmark.
+    # chrF alone aligns nearly as well (strict F1 0.982 vs 0.986 on ru-en) at a fraction of the cost.
     align_embeddings: bool = False
 
     def __post_init__(self) -> None:
-        if self.ref_kind not in REF_KINDS:
-            raise InputError(f"--ref-kind must be one of {', '.join(REF_KINDS)}, not {self.ref_kind!r}")
+        check_ref_kind(self.ref_kind)
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
 
 
-class _TimedModel:
-    """Passes everything through to a model, adding the wall time of its scoring calls to a stage timer.
-
-    Lets the benchmark report the causal LM's share apart from the rest of the score stage.
-    """
-
-    _TIMED = ("surprisal", "conditional_surprisal")
-
-    def __init__(self, model, add_time):
-        self._model = model
-        self._add_time = add_time
-        self.texts_run = 0  # texts scored (MT alone and MT after its reference count separately)
-
-    def __getattr__(self, name: str):
-        attr = getattr(self._model, name)
-        if name not in self._TIMED:
-            return attr
-
-        def timed(*args, **kwargs):
-            self.texts_run += len(args[0]) if args else 0
-            start = time.perf_counter()
-            try:
-                return attr(*args, **kwargs)
-            finally:
-                self._add_time(time.perf_counter() - start)
-
-        return timed
+StageHook = Callable[[str, float], None]
 
 
 class Checker:
-    """Checks articles; owns the models and the per-stage timings (seconds, summed over articles)."""
+    """Checks articles; owns the models (each loaded lazily, once)."""
 
     def __init__(
         self,
         options: CheckOptions | None = None,
         embedder_path: str | Path | None = None,
-        lm_path: str | Path | None = None,
+        model_path: str | Path | None = None,
         source_encoder=None,
+        metric: Metric | None = None,
+        stage_hooks: list[StageHook] | None = None,
     ):
         self.options = options or CheckOptions()
         self.embedder = Embedder(embedder_path)
-        lm = CausalLM(lm_path) if self.options.use_lm else None
-        if lm is not None:
-            lm = _TimedModel(lm, self._add_lm_time)
+        self.metric = metric or load_metric(model_path, precision=self.options.precision)
         # The multilingual source encoder loads on the first article that comes with a source text; such
         # articles get `src_similarity` (MT vs source cosine) and name the encoder in their signature.
         self.source_encoder = source_encoder or SourceEncoder()
-        self.scorer = Scorer(
-            embedder=self.embedder, lm=lm, use_lm=self.options.use_lm, src_encoder=self.source_encoder
-        )
-        self.flagger = Flagger()
-        self.timings: dict[str, float] = defaultdict(float)
+        self.lexical = LexicalScores()
+        self.flagger = Flagger(self.metric.config.get("verdict"))
+        self.stage_hooks = list(stage_hooks or [])
         self.sentences = 0
         # Segmentations done ahead by `prefetch`, taken (once) by `check`, keyed by the article's texts.
-        self._segmented: dict[tuple[str, str, str | None], tuple] = {}
+        self._segmented: dict[tuple[str, str | None, str | None], tuple] = {}
         # File contents read ahead by `prefetch_files`, taken (once) by `check_files`, keyed by their paths.
-        self._read: dict[tuple[Path, Path, Path | None], tuple[str, str, str | None]] = {}
+        self._read: dict[tuple[Path, Path | None, Path | None], tuple[str, str | None, str | None]] = {}
 
     @property
     def signature(self) -> str:
         align = "chrf+emb" if self.options.align_embeddings else "chrf"
-        return f"{self.scorer.signature}|{self.flagger.signature}|mode:{self.options.mode}|align:{align}"
-
-    def _add_lm_time(self, seconds: float) -> None:
-        # LM time is spent inside the score stage; it is moved to its own "lm" stage.
-        self.timings["lm"] += seconds
-        self.timings["score"] -= seconds
+        return (
+            f"mtcheck:{__version__}|emb:{self.embedder.name}|{self.metric.signature}|{self.lexical.signature}"
+            f"|{self.flagger.signature}|mode:{self.options.mode}|align:{align}"
+        )
 
     @contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
@@ -123,15 +103,16 @@ class Checker:
         try:
             yield
         finally:
-            self.timings[stage] += time.perf_counter() - start
+            for hook in self.stage_hooks:
+                hook(stage, time.perf_counter() - start)
 
-    def prefetch(self, articles: list[tuple[str, str, str | None]]) -> None:
-        """Segment several upcoming articles (MT, reference, source or None) and embed all their sentences.
+    def prefetch(self, articles: list[tuple[str, str | None, str | None]]) -> None:
+        """Segment several upcoming articles (MT, reference or None, source or None) and embed their
+        sentences in one go.
 
-        MiniLM then runs length-sorted batches across articles instead of one small batch per article
-        (`mtcheck benchmark` shows the gain); `check` finds the segments and vectors ready. An article
-        that fails here is left alone: its own `check` raises the error. Windows of a few dozen
-        articles keep the vectors within the embedder's memo.
+        MiniLM then runs length-sorted batches across articles instead of one small batch per article;
+        `check` finds the segments and vectors ready. An article that fails here is left alone: its own
+        `check` raises the error. Windows of a few dozen articles keep the vectors within the memo.
         """
         texts: list[str] = []
         self._segmented.clear()  # what an earlier window left unchecked is dropped, not hoarded
@@ -142,13 +123,14 @@ class Checker:
                 except MtcheckError:
                     continue
                 self._segmented[key] = ready
-                texts += [s.text for s in ready[0]] + [s.text for s in ready[1]]
+                texts += [s.text for s in ready[0]] + [s.text for s in ready[1] or []]
         with self._timed("embed"):
             self.embedder.encode(texts)
 
-    def prefetch_files(self, articles: list[tuple[Path, Path, Path | None]]) -> None:
-        """`prefetch` for articles given as files (MT, reference, source or None): each is read once here,
-        and `check_files` takes the texts read. A file that can't be read is left for its own check."""
+    def prefetch_files(self, articles: list[tuple[Path, Path | None, Path | None]]) -> None:
+        """`prefetch` for articles given as files (MT, reference or None, source or None): each is read
+        once here, and `check_files` takes the texts read. A file that can't be read is left for its own
+        check."""
         self._read.clear()  # like the segmentations: an earlier window's leftovers are dropped
         with self._timed("read"):
             for paths in articles:
@@ -159,14 +141,20 @@ class Checker:
         self.prefetch(list(self._read.values()))
 
     @staticmethod
-    def _read_files(mt_path: Path, ref_path: Path, src_path: Path | None) -> tuple[str, str, str | None]:
-        return read_text(mt_path), read_text(ref_path), read_text(src_path) if src_path else None
+    def _read_files(
+        mt_path: Path, ref_path: Path | None, src_path: Path | None
+    ) -> tuple[str, str | None, str | None]:
+        return (
+            read_text(mt_path),
+            read_text(ref_path) if ref_path else None,
+            read_text(src_path) if src_path else None,
+        )
 
     def check_files(
         self,
         doc: str,
         mt_path: Path,
-        ref_path: Path,
+        ref_path: Path | None,
         src_path: Path | None = None,
         ref_kind: str | None = None,
     ) -> ArticleResult:
@@ -175,7 +163,7 @@ class Checker:
             texts = self._read.pop((mt_path, ref_path, src_path), None)
             mt_text, ref_text, src_text = texts or self._read_files(mt_path, ref_path, src_path)
         result = self.check(doc, mt_text, ref_text, src_text, ref_kind)
-        result.mt_path, result.ref_path = str(mt_path), str(ref_path)
+        result.mt_path, result.ref_path = str(mt_path), str(ref_path or "")
         result.src_path = str(src_path) if src_path else ""
         return result
 
@@ -183,33 +171,35 @@ class Checker:
         self,
         doc: str,
         mt_text: str,
-        ref_text: str,
+        ref_text: str | None,
         src_text: str | None = None,
         ref_kind: str | None = None,
     ) -> ArticleResult:
-        """Check one article; `ref_kind` overrides the default of the options for this article."""
+        """Check one article. `ref_text` None reads the MT alone (reference-free scores and flags);
+        `ref_kind` overrides the options' kind of reference for this article."""
         opts = self.options
-        ref_kind = ref_kind or opts.ref_kind
-        if ref_kind not in REF_KINDS:
-            raise InputError(f"ref_kind must be one of {', '.join(REF_KINDS)}, not {ref_kind!r}")
+        ref_kind = NO_REFERENCE if ref_text is None else check_ref_kind(ref_kind or opts.ref_kind)
         with self._timed("segment"):
             ready = self._segmented.pop((mt_text, ref_text, src_text), None)
             mt_sents, ref_sents, src_sents = ready or self._segment(mt_text, ref_text, src_text)
         if not mt_sents:
             raise InputError(f"{doc}: the MT text has no sentences; check the file")
-        if not ref_sents:
+        if ref_sents is not None and not ref_sents:
             raise InputError(f"{doc}: the {ref_kind} text has no sentences; check the file")
         self.sentences += len(mt_sents)
+        ref_sents = ref_sents or []
 
         with self._timed("embed"):
             # One MiniLM pass over every sentence of both sides; the pairing check, the aligner (with
-            # --align-embeddings) and the scorer then read the embedder's memo instead of re-running it.
+            # --align-embeddings) and the similarity column then read the embedder's memo.
             self.embedder.encode([s.text for s in mt_sents] + [s.text for s in ref_sents])
-            if opts.check_pairing and opts.mode != "aligned":
+            if ref_sents and opts.check_pairing and opts.mode != "aligned":
                 self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
 
         with self._timed("align"):
-            if opts.mode == "aligned":
+            if not ref_sents:
+                units = [Unit((i,), ()) for i in range(len(mt_sents))]
+            elif opts.mode == "aligned":
                 units = [Unit((i,), (i,)) for i in range(len(mt_sents))]
             else:
                 units = align(
@@ -224,42 +214,85 @@ class Checker:
         if src_sents:
             with self._timed("source"):
                 src_units = self._source_units(units, mt_sents, src_sents)
+        with self._timed("metric"):
+            prediction = self.metric.predict(mt_units, [r or None for r in ref_units])
         with self._timed("score"):
-            scores = self.scorer.score_units(mt_units, ref_units, src_units)
+            scores = self._unit_scores(mt_units, ref_units, src_units, prediction.units)
 
         results = []
+        has_ref = bool(ref_sents)
         with self._timed("flag"):
-            for n, (unit, mt, ref, unit_scores) in enumerate(
-                zip(units, mt_units, ref_units, scores, strict=True)
+            for n, (unit, mt, ref, unit_scores, predicted) in enumerate(
+                zip(units, mt_units, ref_units, scores, prediction.units, strict=True)
             ):
                 kind = mt_sents[unit.mt_ids[0]].kind if unit.mt_ids else ref_sents[unit.ref_ids[0]].kind
                 src = src_units[n] if src_units else ""
-                flags = self.flagger.flag(mt, ref, unit_scores, ref_kind, src=src, kind=kind) if mt else []
+                flags = (
+                    self.flagger.flag(mt, ref, predicted.spans, ref_kind, src=src, kind=kind) if mt else []
+                )
+                verdict = (
+                    self.flagger.verdict(unit_scores.quality, flags, ref_kind, has_ref) if mt else "review"
+                )
                 results.append(
                     UnitResult(
                         doc=doc,
                         unit=n,
                         mt_ids=list(unit.mt_ids),
                         ref_ids=list(unit.ref_ids),
-                        link=unit.link,
                         mt=mt,
                         ref=ref,
                         src=src,
                         scores=unit_scores,
                         flags=flags,
-                        verdict=self.flagger.verdict(unit_scores, flags, ref_kind) if mt else "review",
+                        verdict=verdict,
                         mt_spans=[(mt_sents[i].start, mt_sents[i].end) for i in unit.mt_ids],
                         ref_spans=[(ref_sents[i].start, ref_sents[i].end) for i in unit.ref_ids],
                         mt_kind=kind,
                     )
                 )
-        return ArticleResult(
-            doc=doc,
-            units=results,
-            ref_kind=ref_kind,
-            signature=f"{self.signature}|ref:{ref_kind}"
-            + (f"|src:{self.source_encoder.name}" if src_units else ""),
+        signature = f"{self.signature}|ref:{ref_kind}" + (
+            f"|src:{self.source_encoder.name}" if src_units else ""
         )
+        return ArticleResult(doc=doc, units=results, ref_kind=ref_kind, signature=signature)
+
+    def _unit_scores(self, mt_units, ref_units, src_units, predicted) -> list[UnitScores]:
+        """The metric's scores beside the sacrebleu columns, the MiniLM cosine and the source cosine."""
+        both = [
+            i for i, (m, r) in enumerate(zip(mt_units, ref_units, strict=True)) if m.strip() and r.strip()
+        ]
+        cosine = {}
+        if both:
+            mt_vecs = self.embedder.encode([mt_units[i] for i in both])
+            ref_vecs = self.embedder.encode([ref_units[i] for i in both])
+            cosine = dict(zip(both, (mt_vecs * ref_vecs).sum(axis=1).tolist(), strict=True))
+        src_cosine = {}
+        if src_units:
+            have = [
+                i for i, (m, s) in enumerate(zip(mt_units, src_units, strict=True)) if m.strip() and s.strip()
+            ]
+            if have:
+                mt_vecs = self.source_encoder.encode([mt_units[i] for i in have])
+                src_vecs = self.source_encoder.encode([src_units[i] for i in have])
+                src_cosine = dict(zip(have, (mt_vecs * src_vecs).sum(axis=1).tolist(), strict=True))
+        out = []
+        for i, (mt, ref, p) in enumerate(zip(mt_units, ref_units, predicted, strict=True)):
+            chrf, bleu, ter = self.lexical.score(mt, ref)
+            features = dict(p.raw)
+            if i in src_cosine:
+                features["src_similarity"] = round(float(src_cosine[i]), 4)
+            out.append(
+                UnitScores(
+                    chrf=chrf,
+                    bleu=bleu,
+                    ter=ter,
+                    similarity=float(cosine[i]) if i in cosine else None,
+                    fluency=p.fluency,
+                    adequacy=p.adequacy,
+                    quality=p.quality,
+                    features=features,
+                )
+            )
+        return out
 
     def _source_units(
         self, units: list[Unit], mt_sents: list[Sentence], src_sents: list[Sentence]
@@ -286,14 +319,18 @@ class Checker:
         return result
 
     def _segment(
-        self, mt_text: str, ref_text: str, src_text: str | None
-    ) -> tuple[list[Sentence], list[Sentence], list[Sentence] | None]:
+        self, mt_text: str, ref_text: str | None, src_text: str | None
+    ) -> tuple[list[Sentence], list[Sentence] | None, list[Sentence] | None]:
         mode = self.options.mode
         if mode == "article":
-            return segment(mt_text), segment(ref_text), segment(src_text) if src_text else None
+            return (
+                segment(mt_text),
+                segment(ref_text) if ref_text is not None else None,
+                segment(src_text) if src_text else None,
+            )
         keep_empty = mode == "aligned"
         mt = segment_lines(mt_text, keep_empty=keep_empty)
-        ref = segment_lines(ref_text, keep_empty=keep_empty)
+        ref = segment_lines(ref_text, keep_empty=keep_empty) if ref_text is not None else None
         src = segment_lines(src_text, keep_empty=keep_empty) if src_text else None
         if mode == "aligned":
             for name, other in (("reference", ref), ("source", src)):

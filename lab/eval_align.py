@@ -16,11 +16,12 @@ import json
 import random
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.data import read_documents
 from mtcheck.align import EmbedFn, align
 from mtcheck.types import InputError, Unit
 
@@ -58,30 +59,6 @@ class PerturbedDoc:
         self.mt.extend(mt_texts)
         self.ref.extend(ref_texts)
         self.gold.append(Unit(mt_ids, ref_ids))
-
-
-def load_documents(data_path: str | Path) -> dict[str, dict[str, list[tuple[str, str]]]]:
-    """doc -> system -> [(mt line, ref line)] in segment order, from a WMT DA jsonl file."""
-    path = Path(data_path)
-    if not path.is_file():
-        raise InputError(f"alignment data not found: {path}")
-    rows: dict[str, dict[str, list[tuple[int, str, str]]]] = defaultdict(lambda: defaultdict(list))
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                doc = f"{row['lp']}/{row['doc']}" if "lp" in row else str(row["doc"])
-                rows[doc][row["system"]].append((int(row["seg"]), row["mt"], row["ref"]))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise InputError(
-                    f"{path}:{line_no}: not a WMT DA row with doc/system/seg/mt/ref ({exc})"
-                ) from exc
-    return {
-        doc: {system: [(mt, ref) for _, mt, ref in sorted(segs)] for system, segs in systems.items()}
-        for doc, systems in rows.items()
-    }
 
 
 def split_sentence(text: str) -> tuple[str, str] | None:
@@ -146,7 +123,7 @@ def perturb(doc: str, system: str, lines: Sequence[tuple[str, str]], rng: random
 
 def build_perturbed(data_path: str | Path, seed: int = 13, max_docs: int | None = None) -> list[PerturbedDoc]:
     """One perturbed document per WMT document (system chosen by seed), in sorted document order."""
-    documents = load_documents(data_path)
+    documents = read_documents(data_path)
     picked = sorted(documents)
     if max_docs is not None:
         picked = random.Random(seed).sample(picked, min(max_docs, len(picked)))

@@ -1,0 +1,202 @@
+"""`python -m lab bench`: throughput of the whole pipeline on this machine, measured, not assumed.
+
+Articles come from a jsonl of whole documents (the format of wmt22_ruen_da_dev.jsonl: one row per
+segment with doc, seg, system, mt, ref; a document's mt lines joined are an article) or, by default,
+from the bundled corpora/ folder, repeated until the requested number of MT sentences is reached.
+Reports sentences per second end to end, the share of time in each stage (timed through the
+pipeline's stage hook), model start-up time, peak resident memory and this machine's bare matmul
+rate in float32 and bfloat16 measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import NamedTuple
+
+from lab.data import read_documents
+from mtcheck.batch import discover, run_batch
+from mtcheck.io import read_text
+from mtcheck.pipeline import Checker, CheckOptions
+from mtcheck.report import write_article
+from mtcheck.segment import segment
+from mtcheck.types import MtcheckError
+
+
+class _Article(NamedTuple):
+    doc: str
+    mt: str
+    ref: str
+
+
+def _rate(count: int, seconds: float) -> float | None:
+    return round(count / seconds, 1) if seconds > 0 else None
+
+
+def _import_model_libraries() -> None:
+    """Import torch and the transformers model code up front, so model load time is measured alone."""
+    import torch  # noqa: F401
+    from transformers.models.bert import modeling_bert  # noqa: F401
+
+
+def matmul_gflops(dtype: str = "float32", seconds: float = 1.0) -> float:
+    """Bare 1024x1024 matrix-multiply rate of this machine in GFLOP/s, at `dtype`."""
+    import torch
+
+    a = torch.randn(1024, 1024, dtype=getattr(torch, dtype))
+    b = torch.randn(1024, 1024, dtype=getattr(torch, dtype))
+    a @ b  # warm-up
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        runs += 1
+    return runs * 2 * 1024**3 / (time.perf_counter() - start) / 1e9
+
+
+def precision_agreement(model_path: str | None, mt: list[str], ref: list[str]) -> dict:
+    """The quality model in bf16 against float32 on the same units: score correlation and span agreement."""
+    import numpy as np
+
+    from lab.stats import pearson, span_f1
+    from mtcheck import load_metric
+
+    runs = {p: load_metric(model_path, precision=p).predict(mt, ref).units for p in ("fp32", "bf16")}
+    out: dict = {"units": len(mt)}
+    for head in ("quality", "adequacy", "fluency"):
+        a = np.array([getattr(u, head) for u in runs["fp32"]], dtype=float)
+        b = np.array([getattr(u, head) for u in runs["bf16"]], dtype=float)
+        out[head] = {
+            "pearson": round(pearson(a, b), 4),
+            "mean_abs_diff": round(float(np.nanmean(abs(a - b))), 3),
+        }
+    spans = {p: [[(s.start, s.end) for s in u.spans] for u in units] for p, units in runs.items()}
+    out["spans_f1_bf16_vs_fp32"] = span_f1(spans["bf16"], spans["fp32"], [len(m) for m in mt])["f1"]
+    out["same_severities"] = round(
+        float(
+            np.mean(
+                [
+                    [s.severity for s in a.spans] == [s.severity for s in b.spans]
+                    for a, b in zip(runs["fp32"], runs["bf16"], strict=True)
+                ]
+            )
+        ),
+        4,
+    )
+    return out
+
+
+def _articles_from_jsonl(path: Path) -> list[tuple[str, str, str]]:
+    """Whole documents as articles, one system each: the same story twice would flatter the caches."""
+    articles = []
+    for doc, systems in sorted(read_documents(path).items()):
+        system = sorted(systems)[0]
+        lines = systems[system]
+        articles.append((f"{doc}.{system}", " ".join(m for m, _ in lines), " ".join(r for _, r in lines)))
+    return articles
+
+
+def _articles_from_corpora(folder: Path) -> list[tuple[str, str, str]]:
+    jobs, _ = discover(folder)
+    return [(job.doc, read_text(job.mt), read_text(job.ref)) for job in jobs]
+
+
+def main(
+    data: Path | None,
+    sentences: int,
+    json_out: Path | None,
+    precision: str = "bf16",
+    model_path: str | None = None,
+    align_embeddings: bool = False,
+) -> dict:
+    articles = _articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
+    stages: dict[str, float] = defaultdict(float)
+
+    def add(stage: str, seconds: float) -> None:
+        stages[stage] += seconds
+
+    # Start-up in three parts: library imports (torch, transformers: paid by any process using them),
+    # model load (weights and tokenizers), first checked sentence.
+    start = time.perf_counter()
+    _import_model_libraries()
+    imports = time.perf_counter() - start
+    start = time.perf_counter()
+    checker = Checker(
+        CheckOptions(precision=precision, align_embeddings=align_embeddings, check_pairing=False),
+        model_path=model_path,
+    )
+    checker.metric.load()
+    checker.embedder.encode(["Start-up check."])
+    startup = time.perf_counter() - start
+    start = time.perf_counter()
+    checker.check("start-up", "Start-up check.", "Start-up check.")
+    first_unit = time.perf_counter() - start
+    checker.stage_hooks.append(add)
+    checker.sentences = 0
+
+    out_dir = Path(json_out).parent / "bench_reports" if json_out else Path("reports") / "bench"
+    # The articles to run, fixed before the clock starts (cycling through the data as needed), so the
+    # prefetch windows embed exactly the articles that are then checked.
+    plan: list[_Article] = []
+    planned = 0
+    while planned < sentences:
+        doc, mt, ref = articles[len(plan) % len(articles)]
+        plan.append(_Article(f"{doc}.{len(plan)}", mt, ref))
+        planned += len(segment(mt))
+
+    def write(result) -> None:
+        with_time = time.perf_counter()
+        write_article(result, out_dir)
+        add("report", time.perf_counter() - with_time)
+
+    # The same driver as `mtcheck batch`: windows of articles embedded together, then checked one by one.
+    start = time.perf_counter()
+    failures = run_batch(
+        plan,
+        lambda article: checker.check(article.doc, article.mt, article.ref),
+        write,
+        prefetch=lambda window: checker.prefetch([(a.mt, a.ref, None) for a in window]),
+    )
+    if failures:
+        raise MtcheckError(f"benchmark article {failures[0][0]} failed: {failures[0][1]}")
+    elapsed = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # bf16 against float32 on a fixed set: the first 300 sentences of the planned articles, each with the
+    # reference sentence of the same line (the data's rows; corpora/ articles pair by sentence order).
+    pairs = [
+        (m.text, r.text) for a in plan[:40] for m, r in zip(segment(a.mt), segment(a.ref), strict=False)
+    ][:300]
+    agreement = precision_agreement(model_path, [m for m, _ in pairs], [r for _, r in pairs])
+    figures = {
+        "precision": precision,
+        "bf16_vs_fp32": agreement,
+        "articles": len(plan),
+        "mt_sentences": checker.sentences,
+        "seconds": round(elapsed, 2),
+        "sentences_per_second": round(checker.sentences / elapsed, 1),
+        "import_seconds": round(imports, 2),
+        "model_load_seconds": round(startup, 2),
+        "first_unit_seconds": round(first_unit, 2),
+        "peak_rss_mib": round(peak_mib, 1),
+        "stage_share": {k: round(v / elapsed, 3) for k, v in sorted(stages.items())},
+        "matmul_gflops": {dt: round(matmul_gflops(dt), 1) for dt in ("float32", "bfloat16")},
+        "signature": checker.signature,
+    }
+    print(f"mtcheck benchmark ({precision}): {checker.sentences} MT sentences in {len(plan)} articles")
+    print(f"  {figures['sentences_per_second']} sentences/s end to end ({elapsed:.1f} s)")
+    print(
+        f"  start-up: imports {imports:.2f} s, model load {startup:.2f} s, first unit {first_unit:.2f} s; "
+        f"peak memory {peak_mib:.0f} MiB"
+    )
+    for stage, share in figures["stage_share"].items():
+        print(f"  {stage:<8} {share:6.1%}")
+    print(f"  bare 1024x1024 matmul: {figures['matmul_gflops']} GFLOP/s")
+    print(f"  bf16 vs fp32 on {agreement['units']} sentences: {agreement}")
+    print(f"  signature: {checker.signature}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    sys.stdout.flush()
+    return figures

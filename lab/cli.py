@@ -1,0 +1,101 @@
+"""`python -m lab VERB ...`: train, calibrate, evaluate and benchmark mtcheck."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.split("\n")[0])
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    t = verbs.add_parser("train", help="train the quality model from the shared data, then calibrate it")
+    t.add_argument("data", type=Path, help="the shared data folder")
+    t.add_argument("--out", type=Path, required=True, help="model folder to write")
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--synthetic", type=int, default=None, help="synthetic examples per epoch")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--encoder", type=Path, default=None, help="local transformers encoder folder")
+    t.add_argument("--no-calibrate", action="store_true")
+    t.add_argument("--parts", default=None, help="comma-separated data parts: da,mqm,synthetic (default all)")
+    t.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (ablations)")
+
+    c = verbs.add_parser("calibrate", help="fit a model folder's knots, decoding and verdict cuts (fit half)")
+    c.add_argument("model", type=Path)
+    c.add_argument("data", type=Path, help="the shared data folder")
+
+    for name, helptext in (
+        ("evaluate", "scores against human judgments (tau_item, Kendall, Pearson; chrF/BLEU alongside)"),
+        ("eval-flags", "flags against MQM error spans, false alarms on human translations, verdicts"),
+    ):
+        e = verbs.add_parser(name, help=helptext)
+        e.add_argument("data", type=Path, help="an MQM or DA file of the shared data")
+        e.add_argument("--split", choices=["fit", "holdout", "all"], default="holdout")
+        e.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped one)")
+        e.add_argument("--no-ref", action="store_true", help="withhold the reference: the MT alone")
+        e.add_argument("--json", type=Path, default=None)
+
+    s = verbs.add_parser("eval-synth", help="injected errors on held-out documents: caught or not")
+    s.add_argument("data", type=Path, help="the shared data folder")
+    s.add_argument("--per-type", type=int, default=150)
+    s.add_argument("--model", type=Path, default=None)
+    s.add_argument("--json", type=Path, default=None)
+
+    a = verbs.add_parser("eval-align", help="alignment against gold links of perturbed ru-en documents")
+    a.add_argument("data", type=Path)
+    a.add_argument("--seed", type=int, default=13)
+    a.add_argument("--max-docs", type=int, default=None)
+    a.add_argument("--no-embeddings", action="store_true")
+    a.add_argument("--json", type=Path, default=None)
+
+    b = verbs.add_parser("bench", help="throughput of the whole pipeline on this machine")
+    b.add_argument("--data", type=Path, default=None, help="jsonl of whole documents (default corpora/)")
+    b.add_argument("--sentences", type=int, default=1000)
+    b.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    b.add_argument("--model", type=Path, default=None)
+    b.add_argument("--align-embeddings", action="store_true")
+    b.add_argument("--json", type=Path, default=None)
+
+    args = parser.parse_args(argv)
+    if args.verb == "train":
+        from lab.train import Settings, train
+
+        settings = Settings()
+        for name in ("epochs", "synthetic", "seed", "max_batches"):
+            if getattr(args, name) is not None:
+                setattr(settings, name, getattr(args, name))
+        if args.parts:
+            settings.parts = tuple(p.strip() for p in args.parts.split(","))
+        folder = train(args.data, args.out, settings, args.encoder)
+        if not args.no_calibrate:
+            from lab.calibrate import calibrate
+
+            calibrate(folder, args.data)
+    elif args.verb == "calibrate":
+        from lab.calibrate import calibrate
+
+        calibrate(args.model, args.data)
+    elif args.verb == "evaluate":
+        from lab.evaluate import main_scores
+
+        main_scores(args.data, args.split, args.model, not args.no_ref, args.json)
+    elif args.verb == "eval-flags":
+        from lab.evaluate import main_flags
+
+        main_flags(args.data, args.split, args.model, not args.no_ref, args.json)
+    elif args.verb == "eval-synth":
+        from lab.eval_synth import evaluate_synthetic
+        from lab.evaluate import write_json
+        from mtcheck import Checker, CheckOptions
+
+        checker = Checker(CheckOptions(mode="aligned", check_pairing=False), model_path=args.model)
+        write_json(evaluate_synthetic(args.data, checker, args.per_type), args.json)
+    elif args.verb == "eval-align":
+        from lab.eval_align import main as eval_align
+
+        eval_align(args.data, args.seed, args.max_docs, not args.no_embeddings, args.json)
+    elif args.verb == "bench":
+        from lab.bench import main as bench
+
+        bench(args.data, args.sentences, args.json, args.precision, args.model, args.align_embeddings)

@@ -1,0 +1,67 @@
+"""The lab's own pieces: the split, the statistics, the error generator and the benchmark driver."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from lab import synth
+from lab.data import document_half, in_split
+from lab.stats import auc, span_f1, tau_item
+
+REPO = Path(__file__).resolve().parents[2]
+CLEAN = "He said on Monday that the 12 countries will not sign their deal with Russia."
+
+
+def test_split_is_fixed_by_document() -> None:
+    halves = {document_half("ru-en", f"doc{i}") for i in range(50)}
+    assert halves == {"fit", "holdout"}
+    assert document_half("ru-en", "doc1") == document_half("ru-en", "doc1")
+    assert in_split("ru-en", "doc1", "all")
+    with pytest.raises(ValueError):
+        in_split("ru-en", "doc1", "train")
+
+
+def test_tau_item_span_f1_and_auc() -> None:
+    items = ["a", "a", "a", "b", "b"]
+    assert tau_item([1, 2, 3, 5, 4], [10, 20, 30, 1, 2], items) == pytest.approx((1.0 - 1.0) / 2)
+    assert tau_item([1, 1, 1, 1, 1], [1, 2, 3, 1, 2], items) == 0.0  # no credit for ties
+    figures = span_f1([[(0, 4)]], [[(2, 6)]], [10])
+    assert (figures["precision"], figures["recall"], figures["f1"]) == (0.5, 0.5, 0.5)
+    assert auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+
+
+@pytest.mark.parametrize("kind", synth.ERROR_TYPES)
+def test_every_injection_marks_its_damage(kind: str) -> None:
+    rng = random.Random(3)
+    src = "Министр заявил, что 12 стран не подпишут сделку."
+    hits = [synth.inject(CLEAN, rng, src=src, kind=kind) for _ in range(20)]
+    hits = [h for h in hits if h is not None]
+    assert hits, kind
+    for hit in hits:
+        assert hit.kind == kind and hit.text != CLEAN
+        for start, end, severity, category in hit.spans:
+            assert 0 <= start < end <= len(hit.text)
+            assert severity in ("minor", "major", "critical") and category in ("accuracy", "fluency")
+    if kind == "truncation":
+        assert all(CLEAN.startswith(h.text) for h in hits)
+    if kind == "untranslated":
+        assert all(synth.SCRIPT.search(h.text[a:b]) for h in hits for a, b, _, _ in h.spans)
+
+
+def test_generator_is_seeded() -> None:
+    one = [synth.inject(CLEAN, random.Random(5)).text for _ in range(3)]
+    assert len(set(one)) == 1
+
+
+def test_benchmark_drives_the_batch_runner(tmp_path: Path, monkeypatch) -> None:
+    from lab import bench
+
+    monkeypatch.chdir(REPO)  # the bundled corpora/
+    figures = bench.main(None, 40, tmp_path / "bench.json")
+    assert figures["mt_sentences"] >= 40
+    assert figures["articles"] == len(list((tmp_path / "bench_reports").glob("*.jsonl")))
+    assert {"metric", "align", "flag", "report"} <= set(figures["stage_share"])
+    assert 0 < sum(figures["stage_share"].values()) <= 1.0

@@ -1,0 +1,106 @@
+"""The metric interface and the trained tagger's loading, windowing and decoding, on a tiny random model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtcheck.metric import load_metric
+from mtcheck.neural import Knots, decode_spans, windows
+from mtcheck.types import ModelMissingError
+
+MT = ["Putin: Russia aims to work on a settlement in Syria, the leaders don’t have", "", "Also no reply."]
+REF = ["Putin: Russia not seeking leadership in Syria", "A sentence the MT omitted.", None]
+
+
+def test_predict_gives_one_prediction_per_unit(tiny_model: Path) -> None:
+    metric = load_metric(tiny_model)
+    prediction = metric.predict(MT, REF)
+    assert len(prediction.units) == 3
+    first, omitted, alone = prediction.units
+    for value in (first.quality, first.adequacy, first.fluency, alone.quality, alone.fluency):
+        assert 0.0 <= value <= 100.0
+    assert omitted.quality is None and omitted.spans == []
+    assert alone.adequacy is None  # no reference: nothing to be adequate to
+    assert set(first.raw) == {"quality_raw", "adequacy_raw", "fluency_raw"}
+    assert prediction.signature.startswith("model:") and "prec:bf16" in prediction.signature
+
+
+def test_spans_cover_whole_words_of_the_mt(tiny_model: Path) -> None:
+    metric = load_metric(tiny_model)
+    metric.config = {**metric.config, "decoding": {"minor": 0.0, "major": 1.01, "critical": 1.01}}
+    units = metric.predict(MT, REF).units
+    spans = units[0].spans
+    # With the minor cut at 0 every word is flagged, and adjacent words form one span.
+    assert len(spans) == 1 and (spans[0].start, spans[0].end) == (0, len(MT[0]))
+    assert spans[0].severity == "minor" and spans[0].category in ("accuracy", "fluency")
+
+
+def test_a_long_unit_runs_in_windows_and_nothing_is_cut_off(tiny_model: Path) -> None:
+    metric = load_metric(tiny_model)
+    long_mt = " ".join(f"word{i}" for i in range(700))  # far over the 512-piece window
+    (out,) = metric.raw_outputs([long_mt], ["a short reference"])
+    pieces = metric._tokenizer(long_mt, add_special_tokens=False)["input_ids"]
+    assert len(out["tags"]) == len(out["offsets"]) == len(pieces) > 512
+    assert np.allclose(out["tags"].sum(axis=1), 1.0, atol=1e-3)  # every piece got a probability
+    assert out["offsets"][-1][1] == len(long_mt)
+
+
+@pytest.mark.parametrize("n_mt, n_ref", [(10, 12), (600, 20), (300, 900), (2000, 0)])
+def test_windows_cover_the_mt_within_the_budget(n_mt: int, n_ref: int) -> None:
+    budget = 509
+    spans = windows(n_mt, n_ref, budget)
+    covered = set()
+    for a, b, c, d in spans:
+        assert (b - a) + (d - c) <= budget and 0 <= c <= d <= n_ref
+        covered.update(range(a, b))
+    assert covered == set(range(n_mt))
+
+
+def test_decode_spans_joins_adjacent_words_and_takes_the_worst_tag() -> None:
+    mt = "the leaders don't have it"
+    offsets = [(0, 3), (4, 11), (12, 15), (15, 16), (16, 17), (18, 22), (23, 25)]
+    ok, minor, major = [0.9, 0.1, 0, 0], [0.3, 0.6, 0.1, 0], [0.1, 0.2, 0.7, 0]
+    tags = np.array([ok, ok, minor, minor, minor, major, ok])
+    cats = np.array([[0.5, 0.5]] * 5 + [[0.2, 0.8]] * 2)
+    spans = decode_spans(mt, offsets, tags, cats, {"minor": 0.5, "major": 0.5, "critical": 0.5})
+    assert [(mt[s.start : s.end], s.severity, s.category) for s in spans] == [
+        ("don't have", "major", "fluency")
+    ]
+    assert spans[0].confidence == pytest.approx(0.7)
+
+
+def test_knots_map_raw_scores_to_percentiles() -> None:
+    knots = Knots.fit(np.arange(1000, dtype=float))
+    assert knots.apply(-5) == 0 and knots.apply(5000) == 100
+    assert knots.apply(499.5) == pytest.approx(50, abs=0.5)
+    assert all(a < b for a, b in zip(knots.raw, knots.raw[1:], strict=False))
+
+
+def test_missing_or_unknown_model_is_a_clear_error(tmp_path: Path, tiny_model: Path) -> None:
+    with pytest.raises(ModelMissingError, match="--model PATH"):
+        load_metric(tmp_path / "nowhere")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "config.json").write_text(json.dumps({"class": "comet-xxl"}))
+    with pytest.raises(ModelMissingError, match="unknown model class"):
+        load_metric(odd)
+    no_weights = tmp_path / "no-weights"
+    shutil.copytree(tiny_model, no_weights)
+    (no_weights / "weights.safetensors").unlink()
+    with pytest.raises(ModelMissingError, match="weights missing"):
+        load_metric(no_weights).predict(["x"], ["y"])
+
+
+def test_weights_round_trip_and_signature_tracks_them(tiny_model: Path, tmp_path: Path) -> None:
+    from tests.conftest import make_tiny_model
+
+    a = load_metric(tiny_model).predict(MT, REF).units[0].raw
+    again = load_metric(tiny_model).predict(MT, REF).units[0].raw
+    assert a == again
+    other = make_tiny_model(tmp_path / "other", seed=1)
+    assert load_metric(other).signature != load_metric(tiny_model).signature
