@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -303,8 +304,9 @@ class NeuralMetric:
         self._torch = torch
 
     # -- identity --------------------------------------------------------------------------------------
-    @property
+    @cached_property
     def digest(self) -> str:
+        """sha1 of the folder's config and weights, read once: every article's signature names it."""
         import hashlib
 
         h = hashlib.sha1((self.folder / "config.json").read_bytes())
