@@ -101,7 +101,7 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO, format="mtcheck: %(message)s", stream=sys.stderr
     )
     # Library chatter (weight-loading bars, warnings) would bury the one line an editor needs.
-    for noisy in ("transformers", "huggingface_hub", "accelerate", "gguf"):
+    for noisy in ("transformers", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

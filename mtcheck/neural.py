@@ -181,10 +181,6 @@ def load_weights(net, folder: Path) -> None:
         )
 
 
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
 def decode_spans(
     mt: str,
     offsets: list[tuple[int, int]],
@@ -207,8 +203,16 @@ def decode_spans(
     levels = ("minor", "major", "critical")
     words = words_of(mt)
     flagged: list[tuple[int, int, float, list[int]]] = []  # (word index, level, confidence, pieces)
+    first = 0  # pieces and words both run left to right: one pass over the pieces, not one per word
     for w_index, w in enumerate(words):
-        pieces = [i for i, (a, b) in enumerate(offsets) if a < w.end and w.start < b]
+        while first < len(offsets) and offsets[first][1] <= w.start:
+            first += 1
+        pieces = []
+        k = first
+        while k < len(offsets) and offsets[k][0] < w.end:
+            if w.start < offsets[k][1]:
+                pieces.append(k)
+            k += 1
         if not pieces:
             continue
         best = -1

@@ -16,16 +16,22 @@ def test_missing_embedder_folder_raises_model_missing(tmp_path: Path) -> None:
         Embedder(tmp_path / "no-such-model").encode(["Hello."])
 
 
-def test_embedder_runs_each_text_once_and_keeps_order() -> None:
-    embedder = Embedder()
+def count_runs(encoder) -> list[list[str]]:
+    """Record the texts each model call of `encoder` receives (memo misses only)."""
     calls: list[list[str]] = []
-    run = embedder._run
+    run = encoder._run
 
     def counting_run(texts: list[str]):
         calls.append(list(texts))
         return run(texts)
 
-    embedder._run = counting_run
+    encoder._run = counting_run
+    return calls
+
+
+def test_embedder_runs_each_text_once_and_keeps_order() -> None:
+    embedder = Embedder()
+    calls = count_runs(embedder)
     texts = ["The talks resumed on Monday.", "Prices rose sharply.", "The talks resumed on Monday."]
     first = embedder.encode(texts)
     assert sum(len(batch) for batch in calls) == 2  # the repeated sentence is run once
@@ -44,14 +50,7 @@ def test_source_encoder_runs_each_text_once() -> None:
 
     encoder = SourceEncoder()
     encoder._load()
-    calls: list[list[str]] = []
-    run = encoder._run
-
-    def counting_run(texts: list[str]):
-        calls.append(list(texts))
-        return run(texts)
-
-    encoder._run = counting_run
+    calls = count_runs(encoder)
     texts = ["Банк объявит о своем решении в пятницу.", "The bank will announce its decision on Friday."]
     first = encoder.encode(texts + texts[:1])
     assert sum(len(c) for c in calls) == 2  # the repeated source sentence went through once
