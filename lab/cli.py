@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--align-embeddings", action="store_true")
     b.add_argument("--json", type=Path, default=None)
 
+    g = verbs.add_parser("bench-scale", help="long articles (time and memory by length) and batch engines")
+    g.add_argument("data", type=Path, help="a jsonl of whole documents (wmt22_ruen_da_dev.jsonl)")
+    g.add_argument("--sizes", default="1000,5000,10000", help="MT sentences of each long article")
+    g.add_argument("--sentences", type=int, default=1000, help="MT sentences for the engine comparison")
+    g.add_argument("--workers", default="1,2", help="Ray worker counts to compare (empty: skip)")
+    g.add_argument("--json", type=Path, default=None)
+
     args = parser.parse_args(argv)
     if args.verb == "train":
         from lab.train import Settings, train
@@ -99,3 +106,9 @@ def main(argv: list[str] | None = None) -> None:
         from lab.bench import main as bench
 
         bench(args.data, args.sentences, args.json, args.precision, args.model, args.align_embeddings)
+    elif args.verb == "bench-scale":
+        from lab.bench_scale import main as bench_scale
+
+        sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
+        workers = [int(n) for n in args.workers.split(",") if n.strip()]
+        bench_scale(args.data, sizes, args.sentences, workers, args.json)

@@ -13,6 +13,8 @@ An MT with no partner is listed as failed, or with `mt_alone` scored from the MT
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -171,3 +173,98 @@ def run_batch(
             if done is not None:
                 done()
     return failures
+
+
+# ---------------------------------------------------------------------------- resuming a batch
+
+LEDGER_DIR = ".mtcheck"  # inside the output folder: one small record per finished article
+
+
+def input_digest(job: Job) -> str:
+    """sha256 over what decides an article's result besides the run's settings: its name, the kind of
+    its second text, and the bytes of its MT, reference and source files."""
+    digest = hashlib.sha256()
+    for part in (job.doc, job.ref_kind):
+        digest.update(part.encode("utf-8") + b"\0")
+    for path in (job.mt, job.ref, job.src):
+        data = path.read_bytes() if path is not None else b""
+        digest.update(f"{path is not None}:{len(data)}:".encode() + data)
+    return digest.hexdigest()
+
+
+class Ledger:
+    """What a batch has finished, so a batch stopped halfway (killed, crashed, out of time) and started
+    again with the same command redoes only the rest.
+
+    An article counts as finished when its three reports exist and its record, written atomically after
+    them, names the same input digest (`input_digest`) and run signature (`Checker.signature`)."""
+
+    def __init__(self, out_dir: Path, signature: str):
+        self.out_dir = Path(out_dir)
+        self.folder = self.out_dir / LEDGER_DIR
+        self.signature = signature
+
+    def _record_path(self, doc: str) -> Path:
+        from mtcheck.report import safe_doc_name
+
+        return self.folder / f"{safe_doc_name(doc)}.json"
+
+    def finished(self, job: Job, digest: str) -> ArticleResult | None:
+        """The article's result as reported, if this run already finished it with these inputs."""
+        from mtcheck.report import article_paths, read_article
+
+        try:
+            record = json.loads(self._record_path(job.doc).read_text(encoding="utf-8"))
+            if (record["doc"], record["digest"], record["signature"]) != (job.doc, digest, self.signature):
+                return None
+            paths = article_paths(job.doc, self.out_dir)
+            if not all(path.exists() for path in paths.values()):
+                return None
+            units = read_article(paths["jsonl"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no record, or one from an older layout: the article is checked again
+        return ArticleResult(
+            doc=job.doc,
+            units=units,
+            ref_kind=record["ref_kind"],
+            signature=record["article_signature"],
+            mt_path=record["mt_path"],
+            ref_path=record["ref_path"],
+            src_path=record["src_path"],
+        )
+
+    def record(self, result: ArticleResult, digest: str) -> None:
+        """Mark `result` finished (call after its reports are written)."""
+        from mtcheck.report import write_atomic
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record = {
+            "doc": result.doc,
+            "digest": digest,
+            "signature": self.signature,
+            "article_signature": result.signature,
+            "ref_kind": result.ref_kind,
+            "mt_path": result.mt_path,
+            "ref_path": result.ref_path,
+            "src_path": result.src_path,
+        }
+        write_atomic(self._record_path(result.doc), json.dumps(record, ensure_ascii=False, indent=1))
+
+    def split(self, jobs: list[Job], force: bool = False) -> tuple[list[Job], list[ArticleResult], dict]:
+        """(jobs still to check, results already finished, {doc: input digest}). A job whose files can't be
+        read is left to check, which reports the problem."""
+        pending: list[Job] = []
+        done: list[ArticleResult] = []
+        digests: dict[str, str] = {}
+        for job in jobs:
+            try:
+                digests[job.doc] = input_digest(job)
+            except OSError:
+                pending.append(job)
+                continue
+            result = None if force else self.finished(job, digests[job.doc])
+            if result is None:
+                pending.append(job)
+            else:
+                done.append(result)
+        return pending, done, digests

@@ -101,7 +101,7 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO, format="mtcheck: %(message)s", stream=sys.stderr
     )
     # Library chatter (weight-loading bars, warnings) would bury the one line an editor needs.
-    for noisy in ("transformers", "huggingface_hub"):
+    for noisy in ("transformers", "huggingface_hub", "ray"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
@@ -180,16 +180,59 @@ def score(
     is_flag=True,
     help="Score an article that has no reference or retranslation from its MT alone (else it is listed as failed).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rescore every article (by default a rerun skips articles already reported with the same inputs and settings).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this process; ray: workers on a Ray cluster (pip install 'mtcheck[ray]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="With --engine ray: join this Ray cluster (e.g. 10.0.0.5:6379) instead of a local one.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --engine ray: number of workers (default: one per CPU).",
+)
 @_model_options
 def batch(
-    inputs, output, mode, no_pairing_check, mt_alone, precision, model_path, embedder_path, align_embeddings
+    inputs,
+    output,
+    mode,
+    no_pairing_check,
+    mt_alone,
+    force,
+    engine,
+    address,
+    workers,
+    precision,
+    model_path,
+    embedder_path,
+    align_embeddings,
 ) -> None:
-    """Score a folder of NAME.mt.txt + NAME.ref.txt / NAME.retrans.txt files, or a manifest CSV."""
+    """Score a folder of NAME.mt.txt + NAME.ref.txt / NAME.retrans.txt files, or a manifest CSV.
+
+    Started again after a stop, the same command skips the articles already reported and redoes the rest."""
     from tqdm import tqdm
 
-    from mtcheck.batch import discover, run_batch
+    from mtcheck.batch import Ledger, discover, run_batch
     from mtcheck.report import write_article, write_index
 
+    if engine != "ray" and (address or workers):
+        raise click.UsageError("--address and --workers go with --engine ray")
+    if engine == "ray":
+        from mtcheck.distributed import import_ray
+
+        import_ray()  # the one-line install hint before any work
     jobs, failures = discover(inputs, mt_alone=mt_alone)
     checker = _checker(
         mode or "article",
@@ -200,24 +243,43 @@ def batch(
         not no_pairing_check,
         align_embeddings,
     )
-    results = []
+    ledger = Ledger(output, checker.signature)
+    pending, results, digests = ledger.split(jobs, force=force)
+    if results:
+        click.echo(
+            f"mtcheck: {len(results)} article(s) already reported with the same inputs; checking the other "
+            f"{len(pending)} (--force rescores all)",
+            err=True,
+        )
 
     def keep(result) -> None:
         write_article(result, output)
+        ledger.record(result, digests[result.doc])
         results.append(result)
 
-    def check(job):
-        return checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind)
+    progress = tqdm(total=len(pending), desc="articles", unit="article", file=sys.stderr, disable=None)
+    if engine == "ray":
+        from mtcheck.distributed import CheckerSpec, run_batch_ray
 
-    progress = tqdm(total=len(jobs), desc="articles", unit="article", file=sys.stderr, disable=None)
-    failures += run_batch(
-        jobs,
-        check,
-        keep,
-        prefetch=lambda chunk: checker.prefetch_files([(job.mt, job.ref, job.src) for job in chunk]),
-        done=lambda: progress.update(1),
-    )
+        spec = CheckerSpec(checker.options, embedder_path, model_path)
+        failures += run_batch_ray(
+            pending, spec, keep, address=address, workers=workers, done=lambda: progress.update(1)
+        )
+    else:
+
+        def check(job):
+            return checker.check_files(job.doc, job.mt, job.ref, job.src, job.ref_kind)
+
+        failures += run_batch(
+            pending,
+            check,
+            keep,
+            prefetch=lambda chunk: checker.prefetch_files([(job.mt, job.ref, job.src) for job in chunk]),
+            done=lambda: progress.update(1),
+        )
     progress.close()
+    order = {job.doc: n for n, job in enumerate(jobs)}
+    results.sort(key=lambda result: order.get(result.doc, len(order)))
     paths = write_index(results, failures, output)
     # Plain echo, not logging: this summary is the batch's answer and must reach stderr whatever the log setup.
     click.echo(

@@ -1,6 +1,7 @@
 """Reading article files the way wire copy really arrives.
 
-`read_text` / `read_text_str` decode bytes (BOM, UTF-8, Windows-1252, Latin-1), turn HTML into plain
+`read_text` / `read_text_str` decode bytes (BOM, UTF-8, Windows-1252, Latin-1, and the Cyrillic
+Windows-1251 and KOI8-R), turn HTML into plain
 text with paragraph breaks, and normalise whitespace and invisible characters. Every offset downstream
 (`Sentence.start`/`end`) indexes the string they return, so the normalisation happens here, once.
 Anything that is not an article (missing, empty, binary, undecodable) raises `InputError` with a
@@ -45,8 +46,10 @@ _KNOWN_BINARY: tuple[tuple[bytes, str, str], ...] = (
 # More than this share of control characters (besides tab and line breaks) means not text.
 _MAX_CONTROL_SHARE = 0.01
 # Text decoded as Windows-1252 where more than this share of the visible characters is non-ASCII is
-# almost surely another legacy encoding (Windows-1251, KOI8-R, Shift-JIS, ...): refuse, do not garble.
+# almost surely another legacy encoding (Windows-1251, KOI8-R, Shift-JIS, ...): detect it or refuse.
 _MAX_LEGACY_NON_ASCII_SHARE = 0.3
+# The legacy encodings such text is tried in (archives of Russian copy and sources).
+_LEGACY_CYRILLIC = ("cp1251", "koi8_r")
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\u2028]")
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -90,7 +93,8 @@ def read_text_str(data: bytes, name: str) -> str:
     """Decode and normalise the bytes of one article; `name` is used in messages and to spot HTML.
 
     Decoding: a byte-order mark (UTF-8, UTF-16, UTF-32) wins; otherwise UTF-8, then Windows-1252, with
-    Latin-1 for the five bytes Windows-1252 leaves undefined. A mostly-UTF-8 file with a few stray
+    Latin-1 for the five bytes Windows-1252 leaves undefined; bytes that read as mostly non-Latin
+    letters in 1252 are Windows-1251 or KOI8-R, as charset-normalizer judges, or refused. A mostly-UTF-8 file with a few stray
     Windows-1252 bytes (pasted copy) keeps its UTF-8 and has only the stray bytes read as 1252.
     HTML becomes plain text: block elements are separated by a blank line, <br> is a line end.
     Then: C1 controls (Windows-1252 curly quotes and dashes after a Latin-1 round trip) restored;
@@ -258,11 +262,22 @@ def _decode_utf8_or_1252(data: bytes, label: str) -> str:
     visible = [char for char in text if not char.isspace()]
     non_ascii = sum(1 for char in visible if char > "\x7f")
     if visible and non_ascii / len(visible) > _MAX_LEGACY_NON_ASCII_SHARE:
-        raise InputError(
-            f"{label}: is not UTF-8 and does not read as Windows-1252/Latin-1 text either (another legacy "
-            "encoding such as Windows-1251 or Shift-JIS?); re-save it as UTF-8."
-        )
+        return _decode_cyrillic(data, label)
     return text
+
+
+def _decode_cyrillic(data: bytes, label: str) -> str:
+    """Russian copy from old archives: Windows-1251 or KOI8-R, told apart by charset-normalizer (which
+    scores each reading for mess and language coherence); anything else is refused, not garbled."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=list(_LEGACY_CYRILLIC)).best()
+    if best is None:
+        raise InputError(
+            f"{label}: is not UTF-8 and reads as none of Windows-1252, Windows-1251 or KOI8-R (another "
+            "legacy encoding such as Shift-JIS?); re-save it as UTF-8."
+        )
+    return str(best)
 
 
 def _restore_c1(text: str) -> str:

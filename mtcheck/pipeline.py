@@ -285,7 +285,9 @@ class Checker:
                     chrf=chrf,
                     bleu=bleu,
                     ter=ter,
-                    similarity=float(cosine[i]) if i in cosine else None,
+                    # Four decimals: beyond them the cosine moves with how MiniLM's batches were
+                    # composed (other articles in the window), and a rerun must give the same bytes.
+                    similarity=round(float(cosine[i]), 4) if i in cosine else None,
                     fluency=p.fluency,
                     adequacy=p.adequacy,
                     quality=p.quality,

@@ -26,8 +26,10 @@ sentence, counts as worst), then doc name. Failed articles come after the ranked
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -260,7 +262,7 @@ class _Footnote:
 
 def _flag_title(note: _Footnote) -> str:
     flag = note.flag
-    return f"[{note.number}] {flag.category} ({flag.severity}): {flag.reason}"
+    return show_controls(f"[{note.number}] {flag.category} ({flag.severity}): {flag.reason}")
 
 
 def highlight_mt(mt: str, flags: list[Flag]) -> tuple[Markup, list[_Footnote]]:
@@ -296,13 +298,31 @@ def highlight_mt(mt: str, flags: list[Flag]) -> tuple[Markup, list[_Footnote]]:
         text = mt[position:following]
         covering = [n for s, e, n in clamped if s <= position and e >= following and s < e]
         if not covering:
-            pieces.append(escape(text))
+            pieces.append(escape(show_controls(text)))
             continue
         title = "\n".join(_flag_title(n) for n in covering)
         pieces.append(
-            Markup('<mark class="{}" title="{}">{}</mark>').format(_mark_class(covering), title, text)
+            Markup('<mark class="{}" title="{}">{}</mark>').format(
+                _mark_class(covering), title, show_controls(text)
+            )
         )
     return Markup("").join(pieces), notes
+
+
+# Bidirectional overrides and isolates reorder what follows them on screen (text reads other than it is,
+# "Trojan Source"); shown as visible codes in the HTML, they cannot. The JSONL/CSV keep the text as is.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def show_controls(text: str) -> str:
+    """`text` with every bidirectional control replaced by a visible code such as "[U+202E]"."""
+    return _BIDI_CONTROLS.sub(lambda match: f"[U+{ord(match.group()):04X}]", text)
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return show_controls(value)
+    return value
 
 
 def _mark_class(covering: list[_Footnote]) -> str:
@@ -323,6 +343,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters["num"] = _format_number
     env.filters["pct"] = lambda value: "–" if value is None else f"{100 * value:.0f}%"
@@ -360,17 +381,45 @@ def render_article_html(result: ArticleResult) -> str:
     )
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and a rename, so a crash or a
+    kill leaves the old file or the new one, never a truncated one."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def article_paths(doc: str, out_dir: Path) -> dict[str, Path]:
+    """Where `write_article` puts the reports of `doc`: {"jsonl", "csv", "html"}."""
+    stem = safe_doc_name(doc)
+    return {kind: Path(out_dir) / f"{stem}.{kind}" for kind in ("jsonl", "csv", "html")}
+
+
 def write_article(result: ArticleResult, out_dir: Path) -> dict[str, Path]:
-    """Write `<doc>.jsonl`, `<doc>.csv` and `<doc>.html` into `out_dir`; return {"jsonl", "csv", "html"}."""
+    """Write `<doc>.jsonl`, `<doc>.csv` and `<doc>.html` into `out_dir` (each atomically); return
+    {"jsonl", "csv", "html"}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = safe_doc_name(result.doc)
-    paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("jsonl", "csv", "html")}
-    with paths["jsonl"].open("w", encoding="utf-8", newline="\n") as stream:
-        write_jsonl([result], stream)
-    records_frame(result).to_csv(paths["csv"], index=False, encoding="utf-8")
-    paths["html"].write_text(render_article_html(result), encoding="utf-8")
+    paths = article_paths(result.doc, out_dir)
+    jsonl = io.StringIO(newline="\n")
+    write_jsonl([result], jsonl)
+    write_atomic(paths["jsonl"], jsonl.getvalue())
+    write_atomic(paths["csv"], records_frame(result).to_csv(index=False, lineterminator="\n"))
+    write_atomic(paths["html"], render_article_html(result))
     return paths
+
+
+def read_article(jsonl_path: Path) -> list[UnitResult]:
+    """The units of an article report written by `write_article`, in order."""
+    with Path(jsonl_path).open(encoding="utf-8") as stream:
+        return [UnitResult.from_record(json.loads(line)) for line in stream if line.strip()]
 
 
 def summary_frame(results: Iterable[ArticleResult], failures: list[tuple[str, str]]) -> pd.DataFrame:
@@ -423,7 +472,7 @@ def write_index(
     out_dir.mkdir(parents=True, exist_ok=True)
     ranked = rank_articles(results)
     paths = {"html": out_dir / "index.html", "csv": out_dir / "summary.csv"}
-    _summary_frame(ranked, failures).to_csv(paths["csv"], index=False, encoding="utf-8")
+    write_atomic(paths["csv"], _summary_frame(ranked, failures).to_csv(index=False, lineterminator="\n"))
     summaries = [summary for summary, _ in ranked]
     articles = [
         {"summary": summary, "result": result, "href": f"{safe_doc_name(result.doc)}.html"}
@@ -443,5 +492,5 @@ def write_index(
             articles=articles, failures=failures, totals=totals, signatures=signatures, severities=SEVERITIES
         )
     )
-    paths["html"].write_text(html, encoding="utf-8")
+    write_atomic(paths["html"], html)
     return paths

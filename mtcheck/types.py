@@ -186,6 +186,26 @@ class UnitResult:
             "features": dict(self.scores.features),
         }
 
+    @classmethod
+    def from_record(cls, record: dict) -> UnitResult:
+        """The unit back from its JSONL record (`as_record`): a resumed batch re-reads finished articles."""
+        scores = UnitScores(**record["scores"], features=dict(record.get("features") or {}))
+        return cls(
+            doc=record["doc"],
+            unit=record["unit"],
+            mt_ids=list(record["mt_ids"]),
+            ref_ids=list(record["ref_ids"]),
+            mt=record["mt"],
+            ref=record["ref"],
+            scores=scores,
+            flags=[Flag(**flag) for flag in record["flags"]],
+            verdict=record["verdict"],
+            src=record.get("src", ""),
+            mt_spans=[tuple(span) for span in record["mt_spans"]],
+            ref_spans=[tuple(span) for span in record["ref_spans"]],
+            mt_kind=record.get("kind", "body"),
+        )
+
 
 @dataclass
 class ArticleResult:

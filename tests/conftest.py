@@ -56,3 +56,17 @@ def make_tiny_model(folder: Path, seed: int = 0, **config_extra) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def make_articles(folder: Path, count: int, paragraphs: int = 3) -> Path:
+    """`count` short article pairs cut from the seed (consecutive paragraphs of its MT and reference,
+    which are paragraph-parallel), for batch tests that need many articles."""
+    mt = (CORPORA / "putin_syria.mt.txt").read_text(encoding="utf-8").split("\n\n")
+    ref = (CORPORA / "putin_syria.ref.txt").read_text(encoding="utf-8").split("\n\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        start = n % (len(mt) - paragraphs + 1)
+        for role, paras in (("mt", mt), ("ref", ref)):
+            text = "\n\n".join(paras[start : start + paragraphs])
+            (folder / f"story{n:02d}.{role}.txt").write_text(text, encoding="utf-8")
+    return folder

@@ -84,16 +84,28 @@ def test_bom_that_lies_is_refused() -> None:
         read_text_str(b"\xef\xbb\xbfabc \xff\xfe def", "bad.txt")
 
 
-@pytest.mark.parametrize(
-    "text, codec",
-    [
-        ("Москва, 13 октября. Работа по урегулированию в Сирии.", "cp1251"),
-        ("東京で会議が開かれた。", "shift_jis"),
-    ],
+RUSSIAN_COPY = (
+    "МОСКВА, 13 октября. Россия не стремится к лидерству в Сирии, заявил президент Владимир Путин "
+    'на инвестиционном форуме "Россия зовет!".\n\n'
+    "По его словам, Москва предложила провести встречу военных и политических представителей, "
+    'но партнеры в США пока не идут навстречу. "Дайте нам цели, которые вы считаете на 100 процентов '
+    'террористическими", - сказал Путин.'
 )
-def test_other_legacy_encodings_are_refused_not_garbled(text: str, codec: str) -> None:
+
+
+@pytest.mark.parametrize("codec", ["cp1251", "koi8_r"])
+def test_russian_legacy_encodings_are_decoded(codec: str) -> None:
+    assert read_text_str(RUSSIAN_COPY.encode(codec), "source.txt") == RUSSIAN_COPY
+
+
+def test_russian_legacy_encoding_in_html_is_decoded() -> None:
+    page = f"<html><body><p>{RUSSIAN_COPY.splitlines()[0]}</p></body></html>"
+    assert read_text_str(page.encode("koi8_r"), "source.html") == RUSSIAN_COPY.splitlines()[0]
+
+
+def test_other_legacy_encodings_are_refused_not_garbled() -> None:
     with pytest.raises(InputError, match="not UTF-8.*re-save it as UTF-8"):
-        read_text_str(text.encode(codec), "legacy.txt")
+        read_text_str("東京で会議が開かれた。".encode("shift_jis"), "legacy.txt")
 
 
 # --- HTML ------------------------------------------------------------------------------------------

@@ -44,7 +44,10 @@ RUSSIAN_CLUSTERS = re.compile(r"(?:zh|kh|shch|iy$|yy$|aya$|oye$|ogo$|ykh$|iye$|y
 
 @lru_cache(maxsize=1)
 def english_vocabulary() -> frozenset[str]:
-    """Whole words of the MiniLM (BERT uncased) word-piece vocabulary: a cheap English lexicon."""
+    """Whole words of the MiniLM (BERT uncased) word-piece vocabulary: a cheap English lexicon.
+
+    Always the pinned base package's vocabulary, whatever `--embedder` names: a lexicon, not a model, so
+    the transliteration flags do not change with the encoder chosen for alignment."""
     from mtcheck.models import default_embedder_path
 
     try:
