@@ -89,6 +89,56 @@ def precision_agreement(model_path: str | None, mt: list[str], ref: list[str]) -
     return out
 
 
+def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple[str, str | None]]) -> dict:
+    """Seconds the pipeline's two networks need for the same inputs when nothing else runs: the MiniLM
+    encoder over every sentence (the embedder's batches of 64, length-sorted) and over every unit's
+    `[CLS] MT [SEP] reference [SEP]` pair (the quality model's batches of 32, length-sorted), tokenized
+    beforehand, at `precision`. The quality model's encoder has the base encoder's shape (6 x 384),
+    so the base weights give its cost; its heads are a few small matrices.
+    """
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from mtcheck.models import default_embedder_path
+
+    path = default_embedder_path()
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModel.from_pretrained(str(path)).eval()
+
+    def batches(inputs: list, size: int, max_length: int) -> list[dict]:
+        order = sorted(range(len(inputs)), key=lambda i: len(str(inputs[i])))
+        out = []
+        for start in range(0, len(order), size):
+            chunk = [inputs[i] for i in order[start : start + size]]
+            if isinstance(chunk[0], tuple):
+                first = [m for m, _ in chunk]
+                second = [r or None for _, r in chunk]
+                second = second if all(r is not None for r in second) else None
+                enc = tokenizer(first, second, padding=True, truncation=True, max_length=max_length)
+            else:
+                enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length)
+            out.append({k: torch.tensor(v) for k, v in enc.items()})
+        return out
+
+    def timed(prepared: list[dict], autocast: bool) -> float:
+        start = time.perf_counter()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            for batch in prepared:
+                model(**batch)
+        return time.perf_counter() - start
+
+    embed_batches = batches(sentences, 64, 256)
+    pair_batches = batches(pairs, 32, 512)
+    timed(pair_batches[:2], precision == "bf16")  # warm-up
+    return {
+        "embedder": round(timed(embed_batches, False), 2),  # the embedder runs in float32 (see models.py)
+        "quality_model": round(timed(pair_batches, precision == "bf16"), 2),
+        "sentences": len(sentences),
+        "unit_pairs": len(pairs),
+        "pieces": int(sum(int(b["attention_mask"].sum()) for b in pair_batches)),
+    }
+
+
 def _articles_from_jsonl(path: Path) -> list[tuple[str, str, str]]:
     """Whole documents as articles, one system each: the same story twice would flatter the caches."""
     articles = []
@@ -147,7 +197,10 @@ def main(
         plan.append(_Article(f"{doc}.{len(plan)}", mt, ref))
         planned += len(segment(mt))
 
+    checked: list = []
+
     def write(result) -> None:
+        checked.append(result)
         with_time = time.perf_counter()
         write_article(result, out_dir)
         add("report", time.perf_counter() - with_time)
@@ -170,6 +223,14 @@ def main(
         (m.text, r.text) for a in plan[:40] for m, r in zip(segment(a.mt), segment(a.ref), strict=False)
     ][:300]
     agreement = precision_agreement(model_path, [m for m, _ in pairs], [r for _, r in pairs])
+    # The networks alone on the same inputs, same precision: what the rest of the pipeline costs on top.
+    units = [u for result in checked for u in result.units]
+    bare = bare_forward_seconds(
+        precision,
+        [u.mt for u in units if u.mt] + [u.ref for u in units if u.ref],
+        [(u.mt, u.ref or None) for u in units if u.mt],
+    )
+    bare["pipeline_over_bare"] = round(elapsed / (bare["embedder"] + bare["quality_model"]), 2)
     figures = {
         "precision": precision,
         "bf16_vs_fp32": agreement,
@@ -182,6 +243,7 @@ def main(
         "first_unit_seconds": round(first_unit, 2),
         "peak_rss_mib": round(peak_mib, 1),
         "stage_share": {k: round(v / elapsed, 3) for k, v in sorted(stages.items())},
+        "bare_forward_seconds": bare,
         "matmul_gflops": {dt: round(matmul_gflops(dt), 1) for dt in ("float32", "bfloat16")},
         "signature": checker.signature,
     }
@@ -193,6 +255,10 @@ def main(
     )
     for stage, share in figures["stage_share"].items():
         print(f"  {stage:<8} {share:6.1%}")
+    print(
+        f"  the networks alone on the same inputs: embedder {bare['embedder']} s, quality model "
+        f"{bare['quality_model']} s ({bare['pieces']} pieces); pipeline / bare = {bare['pipeline_over_bare']}"
+    )
     print(f"  bare 1024x1024 matmul: {figures['matmul_gflops']} GFLOP/s")
     print(f"  bf16 vs fp32 on {agreement['units']} sentences: {agreement}")
     print(f"  signature: {checker.signature}")

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--seed", type=int, default=13)
     a.add_argument("--max-docs", type=int, default=None)
     a.add_argument("--no-embeddings", action="store_true")
+    a.add_argument(
+        "--second-translation", action="store_true", help="a second human translation in place of the MT"
+    )
     a.add_argument("--json", type=Path, default=None)
 
     b = verbs.add_parser("bench", help="throughput of the whole pipeline on this machine")
@@ -101,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.verb == "eval-align":
         from lab.eval_align import main as eval_align
 
-        eval_align(args.data, args.seed, args.max_docs, not args.no_embeddings, args.json)
+        eval_align(
+            args.data, args.seed, args.max_docs, not args.no_embeddings, args.json, args.second_translation
+        )
     elif args.verb == "bench":
         from lab.bench import main as bench
 

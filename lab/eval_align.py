@@ -1,6 +1,8 @@
 """Measure `mtcheck.align.align` on real documents with known alignment gold.
 
-WMT22 documents give MT lines and reference lines that are 1-1 by construction. Each document (one
+WMT22 documents give MT lines and reference lines that are 1-1 by construction; with
+`--second-translation`, free human translations stand in for the MT (WMT21 ru-en `ref-B`, MQM `ref_alt`),
+the harder case where wording differs most. Each document (one
 system per document, chosen with the seed) is perturbed with a fixed-seed RNG: adjacent sentences are
 merged on one side (gold 1-2 / 2-1), sentences are split at a semicolon, comma or conjunction on one
 side (gold 2-1 / 1-2), and sentences are dropped on one side (gold 0-1 / 1-0). The aligner sees the
@@ -16,7 +18,7 @@ import json
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +123,33 @@ def perturb(doc: str, system: str, lines: Sequence[tuple[str, str]], rng: random
     return out
 
 
-def build_perturbed(data_path: str | Path, seed: int = 13, max_docs: int | None = None) -> list[PerturbedDoc]:
-    """One perturbed document per WMT document (system chosen by seed), in sorted document order."""
-    documents = read_documents(data_path)
+def second_translation_documents(data_path: str | Path) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """doc -> {"second human translation": [(line of a second human translation, reference line)]}: free
+    translations, not MT. From the WMT21 file, the ru-en `ref-B` rows; from the MQM file, `ref_alt`."""
+    segments: dict[str, dict[int, tuple[str, str]]] = defaultdict(dict)
+    with Path(data_path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            doc = f"{row.get('lp', row.get('set', ''))}/{row['doc']}"
+            if row.get("ref_alt"):
+                segments[doc][int(row["seg"])] = (row["ref_alt"], row["ref"])
+            elif row.get("system") == "ref-B" and row.get("lp") == "ru-en":
+                segments[doc][int(row["seg"])] = (row["mt"], row["ref"])
+    return {
+        doc: {"second human translation": [pair for _, pair in sorted(segs.items())]}
+        for doc, segs in segments.items()
+        if len(segs) >= 2
+    }
+
+
+def build_perturbed(
+    data_path: str | Path, seed: int = 13, max_docs: int | None = None, second_translation: bool = False
+) -> list[PerturbedDoc]:
+    """One perturbed document per WMT document (system chosen by seed), in sorted document order.
+    With `second_translation`, a second human translation stands in for the MT."""
+    documents = second_translation_documents(data_path) if second_translation else read_documents(data_path)
     picked = sorted(documents)
     if max_docs is not None:
         picked = random.Random(seed).sample(picked, min(max_docs, len(picked)))
@@ -199,10 +225,14 @@ def _run_mode(docs: Sequence[PerturbedDoc], embed: EmbedFn | None) -> dict[str, 
 
 
 def evaluate_alignment(
-    data_path: str | Path, seed: int = 13, max_docs: int | None = None, use_embeddings: bool = True
+    data_path: str | Path,
+    seed: int = 13,
+    max_docs: int | None = None,
+    use_embeddings: bool = True,
+    second_translation: bool = False,
 ) -> dict:
     """Strict link P/R/F1 of chrF-only alignment and, if asked, chrF + MiniLM embeddings."""
-    docs = build_perturbed(data_path, seed, max_docs)
+    docs = build_perturbed(data_path, seed, max_docs, second_translation)
     if not docs:
         raise InputError(f"no documents in {data_path}")
     long_articles = join_documents(docs)
@@ -230,6 +260,7 @@ def evaluate_alignment(
     gold_links = Counter(u.link for d in docs for u in d.gold)
     return {
         "data": str(data_path),
+        "pairs": "second human translation vs reference" if second_translation else "MT vs reference",
         "seed": seed,
         "docs": len(docs),
         "links": sum(gold_links.values()),
@@ -244,7 +275,7 @@ def evaluate_alignment(
 def format_table(result: dict) -> str:
     """Plain-text table of an `evaluate_alignment` result."""
     lines = [
-        f"data {result['data']}  seed {result['seed']}  docs {result['docs']}  gold links {result['links']} "
+        f"data {result['data']} ({result['pairs']})  seed {result['seed']}  docs {result['docs']}  gold links {result['links']} "
         f"({', '.join(f'{k}: {v}' for k, v in result['gold_links'].items())})",
         f"{'mode':<11} {'scope link':<11} {'gold':>5} {'pred':>5} {'P':>6} {'R':>6} {'F1':>6}",
     ]
@@ -273,9 +304,10 @@ def main(
     max_docs: int | None = None,
     use_embeddings: bool = True,
     json_out: str | None = None,
+    second_translation: bool = False,
 ) -> dict:
     """Run the evaluation, print the table, optionally write the full result as JSON."""
-    result = evaluate_alignment(data_path, seed=seed, max_docs=max_docs, use_embeddings=use_embeddings)
+    result = evaluate_alignment(data_path, seed, max_docs, use_embeddings, second_translation)
     print(format_table(result))
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -54,14 +54,14 @@ def build_net(encoder, hidden: int = 256):
             states = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
-            # Pooling and the heads' outputs stay in float32 under bf16 autocast: sums over tokens
+            # Pooling and the heads run in float32 whatever the encoder's precision: sums over tokens
             # and the softmax over tags lose too much in bf16's 8-bit mantissa.
             states32 = states.float()
             weights = mt_mask.unsqueeze(-1).float()
             mean = (states32 * weights).sum(1) / weights.sum(1).clamp(min=1.0)
             pooled = torch.cat([states32[:, 0], mean], dim=-1)
             scores = self.score_head(pooled).float()
-            return scores, self.tag_head(states).float(), self.category_head(states).float()
+            return scores, self.tag_head(states32).float(), self.category_head(states32).float()
 
     return TaggerNet(encoder)
 
@@ -303,6 +303,10 @@ class NeuralMetric:
             encoder = AutoModel.from_pretrained(str(base))
         net = build_net(encoder, hidden=int(self.config.get("head_hidden", 256)))
         load_weights(net, self.folder)
+        if self.precision == "bf16":
+            # The encoder's weights in bfloat16 (the heads stay float32): the CPU's bf16 kernels run
+            # directly, about 1.6x the speed of autocast, which re-casts every weight on every call.
+            net.encoder.to(torch.bfloat16)
         net.eval()
         self._net = net
         self._torch = torch
@@ -380,10 +384,7 @@ class NeuralMetric:
                 mask[row, :k] = 1
                 mt_mask[row, e.mt_positions] = 1
             self.pieces_run += int(mask.sum())
-            with (
-                torch.inference_mode(),
-                torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"),
-            ):
+            with torch.inference_mode():
                 scores, tags, cats = self._net(ids, mask, types, mt_mask)
             tag_p = tags.softmax(-1).numpy()
             cat_p = cats.softmax(-1).numpy()

@@ -75,7 +75,7 @@ class Checker:
         stage_hooks: list[StageHook] | None = None,
     ):
         self.options = options or CheckOptions()
-        self.embedder = Embedder(embedder_path)
+        self.embedder = Embedder(embedder_path, precision=self.options.precision)
         self.metric = metric or load_metric(model_path, precision=self.options.precision)
         # The multilingual source encoder loads on the first article that comes with a source text; such
         # articles get `src_similarity` (MT vs source cosine) and name the encoder in their signature.
