@@ -93,8 +93,9 @@ def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple
     """Seconds the pipeline's two networks need for the same inputs when nothing else runs: the MiniLM
     encoder over every sentence (the embedder's batches of 64, length-sorted) and over every unit's
     `[CLS] MT [SEP] reference [SEP]` pair (the quality model's batches of 32, length-sorted), tokenized
-    beforehand, at `precision`. The quality model's encoder has the base encoder's shape (6 x 384),
-    so the base weights give its cost; its heads are a few small matrices.
+    beforehand, with weights at `precision` as the pipeline holds them. The quality model's encoder has
+    the base encoder's shape (6 x 384), so the base weights give its cost; its heads are a few small
+    matrices.
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -104,6 +105,8 @@ def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple
     path = default_embedder_path()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = AutoModel.from_pretrained(str(path)).eval()
+    if precision == "bf16":
+        model.to(torch.bfloat16)
 
     def batches(inputs: list, size: int, max_length: int) -> list[dict]:
         order = sorted(range(len(inputs)), key=lambda i: len(str(inputs[i])))
@@ -120,19 +123,19 @@ def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple
             out.append({k: torch.tensor(v) for k, v in enc.items()})
         return out
 
-    def timed(prepared: list[dict], autocast: bool) -> float:
+    def timed(prepared: list[dict]) -> float:
         start = time.perf_counter()
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.inference_mode():
             for batch in prepared:
                 model(**batch)
         return time.perf_counter() - start
 
     embed_batches = batches(sentences, 64, 256)
     pair_batches = batches(pairs, 32, 512)
-    timed(pair_batches[:2], precision == "bf16")  # warm-up
+    timed(pair_batches[:2])  # warm-up
     return {
-        "embedder": round(timed(embed_batches, False), 2),  # the embedder runs in float32 (see models.py)
-        "quality_model": round(timed(pair_batches, precision == "bf16"), 2),
+        "embedder": round(timed(embed_batches), 2),
+        "quality_model": round(timed(pair_batches), 2),
         "sentences": len(sentences),
         "unit_pairs": len(pairs),
         "pieces": int(sum(int(b["attention_mask"].sum()) for b in pair_batches)),

@@ -25,6 +25,7 @@ candidate pairs of an article). `tests/test_align.py` checks it against `sacrebl
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -103,9 +104,10 @@ class _ChrfIndex:
         widest = np.zeros(len(vocab), dtype=np.int64)
         for counts in (left_counts, right_counts):
             np.maximum.at(widest, counts.col, counts.data.astype(np.int64))
-        offsets = np.concatenate([[0], np.cumsum(widest)[:-1]])
+        offsets = np.concatenate([[0], np.cumsum(widest)[:-1]]).astype(np.int32)
         n_cols = int(widest.sum())
         self.left = [self._expand(left_counts, gram_order, offsets, n, n_cols) for n in range(order)]
+        del left_counts  # each side's counts go once expanded: the index's peak is what it keeps
         self.right = [self._expand(right_counts, gram_order, offsets, n, n_cols) for n in range(order)]
         self.left_totals = np.stack([np.diff(m.indptr) for m in self.left], axis=1).astype(np.float64)
         self.right_totals = np.stack([np.diff(m.indptr) for m in self.right], axis=1).astype(np.float64)
@@ -114,33 +116,48 @@ class _ChrfIndex:
         self, sentences: Sequence[str], max_group: int, vocab: dict[str, int]
     ) -> tuple[dict[tuple[int, int], int], sparse.coo_matrix]:
         stripped = ["".join(s.split()) for s in sentences]  # chrF ignores whitespace
-        singles = []
+        # Each sentence's n-grams once, as (column, count) arrays: a run is its members' arrays plus the
+        # n-grams across each junction. numpy int32 arrays, not Python lists: a 10,000-sentence article has
+        # tens of millions of n-gram occurrences over its runs.
+        singles: list[tuple[np.ndarray, np.ndarray]] = []
         for text in stripped:
-            grams = [
-                g for counter in extract_all_char_ngrams(text, self.order, True) for g in counter.elements()
-            ]
-            singles.append([vocab.setdefault(g, len(vocab)) for g in grams])
+            grams = Counter()
+            for counter in extract_all_char_ngrams(text, self.order, True):
+                grams.update(counter)
+            cols = np.fromiter(
+                (vocab.setdefault(g, len(vocab)) for g in grams), dtype=np.int32, count=len(grams)
+            )
+            singles.append((cols, np.fromiter(grams.values(), dtype=np.float32, count=len(grams))))
         rows: dict[tuple[int, int], int] = {}
-        row_ids: list[int] = []
-        cols: list[int] = []
+        col_parts: list[np.ndarray] = []
+        data_parts: list[np.ndarray] = []
+        lengths: list[int] = []
         for size in range(1, max_group + 1):
             for start in range(len(sentences) - size + 1):
-                row = rows[(start, size)] = len(rows)
-                before = len(cols)
+                rows[(start, size)] = len(rows)
+                length = 0
                 for member in range(start, start + size):
-                    cols.extend(singles[member])
+                    cols, counts = singles[member]
+                    col_parts.append(cols)
+                    data_parts.append(counts)
+                    length += len(cols)
                     if member > start:
-                        prefix = "".join(stripped[start:member])
-                        cols.extend(
-                            vocab.setdefault(g, len(vocab)) for g in self._junction(prefix, stripped[member])
+                        prefix = "".join(stripped[max(start, member - self.order) : member])
+                        junction = Counter(self._junction(prefix, stripped[member]))
+                        col_parts.append(
+                            np.fromiter((vocab.setdefault(g, len(vocab)) for g in junction), dtype=np.int32)
                         )
-                row_ids.extend([row] * (len(cols) - before))
-        counts = sparse.coo_matrix(
-            (np.ones(len(cols)), (np.array(row_ids, dtype=np.int64), np.array(cols, dtype=np.int64))),
-            shape=(len(rows), max(len(vocab), 1)),
-        )
+                        data_parts.append(np.fromiter(junction.values(), dtype=np.float32))
+                        length += len(junction)
+                lengths.append(length)
+        cols = np.concatenate(col_parts) if col_parts else np.zeros(0, dtype=np.int32)
+        data = np.concatenate(data_parts) if data_parts else np.zeros(0, dtype=np.float32)
+        del col_parts, data_parts
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        # CSR merges a row's repeated columns in place (COO would sort all entries at once, in copies).
+        counts = sparse.csr_matrix((data, cols, indptr), shape=(len(rows), max(len(vocab), 1)))
         counts.sum_duplicates()
-        return rows, counts
+        return rows, counts.tocoo()
 
     def _junction(self, prefix: str, member: str) -> list[str]:
         """n-grams that start in `prefix` and end in `member` (none reaching past it): each counted once."""
@@ -158,21 +175,24 @@ class _ChrfIndex:
         counts: sparse.coo_matrix, gram_order: np.ndarray, offsets: np.ndarray, order: int, n_cols: int
     ) -> sparse.csr_matrix:
         keep = gram_order[counts.col] == order
-        rows, cols, reps = counts.row[keep], counts.col[keep], counts.data[keep].astype(np.int64)
-        firsts = np.repeat(np.cumsum(reps) - reps, reps)
-        expanded_cols = np.repeat(offsets[cols], reps) + (np.arange(reps.sum()) - firsts)
-        matrix = sparse.csr_matrix(
-            (np.ones(len(expanded_cols)), (np.repeat(rows, reps), expanded_cols)),
+        rows, cols, reps = counts.row[keep], counts.col[keep], counts.data[keep].astype(np.int32)
+        firsts = np.repeat(np.cumsum(reps, dtype=np.int32) - reps, reps)
+        expanded_cols = np.repeat(offsets[cols], reps) + (np.arange(reps.sum(), dtype=np.int32) - firsts)
+        # Built as CSR directly: `counts` comes row-sorted with sorted, distinct columns (`_run_counts`),
+        # so each row's expanded columns are sorted and distinct too. float32 ones: the products below
+        # count shared n-grams, integers that float32 holds exactly.
+        per_row = np.bincount(rows, weights=reps, minlength=counts.shape[0]).astype(np.int64)
+        indptr = np.concatenate([[0], np.cumsum(per_row)])
+        return sparse.csr_matrix(
+            (np.ones(len(expanded_cols), dtype=np.float32), expanded_cols, indptr),
             shape=(counts.shape[0], n_cols),
         )
-        matrix.sum_duplicates()
-        return matrix
 
     def chrf_block(self, left_ids: np.ndarray, right_ids: np.ndarray) -> np.ndarray:
         """chrF (beta=1, 0..1) of every left row in `left_ids` against every right row in `right_ids`."""
         matches = np.stack(
             [
-                (lm[left_ids] @ rm[right_ids].T).toarray()
+                (lm[left_ids] @ rm[right_ids].T).toarray().astype(np.float64)
                 for lm, rm in zip(self.left, self.right, strict=True)
             ],
             axis=2,
@@ -222,7 +242,7 @@ class _PairScorer:
             )
         self.mt_weight = _cumulative_weights(mt, ref, params.length_share)
         self.ref_weight = _cumulative_weights(ref, mt, params.length_share)
-        self.cache: dict[tuple[int, int], float] = {}
+        self.cache: dict[int, float] = {}  # similarity by pair key (see `margins`)
         self.mt_base = self._baselines("mt")
         self.ref_base = self._baselines("ref")
 
@@ -274,40 +294,45 @@ class _PairScorer:
             base[:, size] = (k * np.median(sims, axis=1) + k0 * prior) / (k + k0)
         return base
 
-    def margins(self, units: list[tuple[int, int, int, int]]) -> dict[tuple[int, int, int, int], float]:
-        """Similarity over the random-pair baseline for units (mt_start, mt_size, ref_start, ref_size)."""
+    def margins(self, units: list[tuple[int, int, int, int]]) -> np.ndarray:
+        """Similarity over the random-pair baseline for units (mt_start, mt_size, ref_start, ref_size),
+        in the order given. Pairs are keyed by one integer (MT row * reference rows + reference row) and
+        held in numpy arrays: a 10,000-sentence article has over a million candidate units."""
         mt_rows, ref_rows = self.chrf.left_rows, self.chrf.right_rows
-        keys = [(mt_rows[(i, a)], ref_rows[(j, b)]) for i, a, j, b in units]
-        todo = sorted({k for k in keys if k not in self.cache})
+        n_right = len(ref_rows)
+        mt_ids = np.fromiter((mt_rows[(i, a)] for i, a, _, _ in units), dtype=np.int64, count=len(units))
+        ref_ids = np.fromiter((ref_rows[(j, b)] for _, _, j, b in units), dtype=np.int64, count=len(units))
+        keys = mt_ids * n_right + ref_ids
+        todo = np.unique(keys[[k not in self.cache for k in keys.tolist()]])
         # Blocks of consecutive MT runs against the reference runs they need: a band stays a band.
         for start in range(0, len(todo), _BLOCK_PAIRS):
-            chunk = np.array(todo[start : start + _BLOCK_PAIRS], dtype=np.int64)
-            mt_ids, mt_pos = np.unique(chunk[:, 0], return_inverse=True)
-            ref_ids, ref_pos = np.unique(chunk[:, 1], return_inverse=True)
-            sims = self._similarity_block(mt_ids, ref_ids)[mt_pos, ref_pos]
-            self.cache.update(zip(map(tuple, chunk.tolist()), sims.tolist(), strict=True))
+            chunk = todo[start : start + _BLOCK_PAIRS]
+            block_mt, mt_pos = np.unique(chunk // n_right, return_inverse=True)
+            block_ref, ref_pos = np.unique(chunk % n_right, return_inverse=True)
+            sims = self._similarity_block(block_mt, block_ref)[mt_pos, ref_pos]
+            self.cache.update(zip(chunk.tolist(), sims.tolist(), strict=True))
+        similarity = np.fromiter((self.cache[k] for k in keys.tolist()), dtype=np.float64, count=len(units))
         # Cosine does not see length, and a translation is about as long as its reference (Gale-Church).
         mt_log_len = np.log1p(self.chrf.left_totals[:, 0])
         ref_log_len = np.log1p(self.chrf.right_totals[:, 0])
-        ratio_weight = self.params.length_ratio_weight
-        return {
-            unit: self.cache[key]
-            - 0.5 * (self.mt_base[key[0], unit[3]] + self.ref_base[key[1], unit[1]])
-            - ratio_weight * abs(mt_log_len[key[0]] - ref_log_len[key[1]])
-            for unit, key in zip(units, keys, strict=True)
-        }
+        mt_size = np.fromiter((a for _, a, _, _ in units), dtype=np.int64, count=len(units))
+        ref_size = np.fromiter((b for _, _, _, b in units), dtype=np.int64, count=len(units))
+        return (
+            similarity
+            - 0.5 * (self.mt_base[mt_ids, ref_size] + self.ref_base[ref_ids, mt_size])
+            - self.params.length_ratio_weight * np.abs(mt_log_len[mt_ids] - ref_log_len[ref_ids])
+        )
 
     def gains(self, units: list[tuple[int, int, int, int]]) -> dict[tuple[int, int, int, int], float]:
         """What linking each unit earns over leaving its sentences unaligned (1-0 / 0-1, which earn 0)."""
         p = self.params
-        return {
-            (i, a, j, b): (
-                self.mt_weight[i + a] - self.mt_weight[i] + self.ref_weight[j + b] - self.ref_weight[j]
-            )
-            * (margin - p.threshold)
-            - p.merge_penalty * (a + b - 2)
-            for (i, a, j, b), margin in self.margins(units).items()
-        }
+        if not units:
+            return {}
+        margins = self.margins(units)
+        i, a, j, b = (np.fromiter((u[k] for u in units), dtype=np.int64, count=len(units)) for k in range(4))
+        weight = self.mt_weight[i + a] - self.mt_weight[i] + self.ref_weight[j + b] - self.ref_weight[j]
+        values = weight * (margins - p.threshold) - p.merge_penalty * (a + b - 2)
+        return dict(zip(units, values.tolist(), strict=True))
 
 
 def _cumulative_weights(sentences: Sequence[str], other: Sequence[str], length_share: float) -> np.ndarray:
