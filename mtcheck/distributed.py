@@ -190,7 +190,10 @@ def run_batch_ray(
                         articles.append(_read(job))
                     except OSError as exc:
                         failures.append(
-                            (job.doc, f"{job.mt}: cannot be read ({exc.strerror}); check the file.")
+                            (
+                                job.doc,
+                                f"{exc.filename or job.mt}: cannot be read ({exc.strerror}); check the file.",
+                            )
                         )
                         if done is not None:
                             done()
