@@ -142,7 +142,7 @@ def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple
     }
 
 
-def _articles_from_jsonl(path: Path) -> list[tuple[str, str, str]]:
+def articles_from_jsonl(path: Path) -> list[tuple[str, str, str]]:
     """Whole documents as articles, one system each: the same story twice would flatter the caches."""
     articles = []
     for doc, systems in sorted(read_documents(path).items()):
@@ -165,7 +165,7 @@ def main(
     model_path: str | None = None,
     align_embeddings: bool = False,
 ) -> dict:
-    articles = _articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
+    articles = articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
     stages: dict[str, float] = defaultdict(float)
 
     def add(stage: str, seconds: float) -> None:

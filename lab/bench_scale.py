@@ -13,14 +13,14 @@ Two measurements, both on whole WMT22 ru-en documents (one MT system per documen
 from __future__ import annotations
 
 import json
+import multiprocessing
 import resource
-import subprocess
-import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from lab.bench import _articles_from_jsonl
+from lab.bench import articles_from_jsonl
 from mtcheck.batch import discover, run_batch
 from mtcheck.pipeline import Checker, CheckOptions
 from mtcheck.segment import segment
@@ -38,8 +38,8 @@ def long_article(articles: list[tuple[str, str, str]], sentences: int) -> tuple[
 
 
 def _check_one_long(data: Path, sentences: int) -> dict:
-    """Run in a child process: check one long article, return its figures."""
-    mt, ref = long_article(_articles_from_jsonl(data), sentences)
+    """Check one long article (in a child process of its own), return its figures."""
+    mt, ref = long_article(articles_from_jsonl(data), sentences)
     checker = Checker(CheckOptions(check_pairing=False))
     checker.check("warm-up", "Start-up check.", "Start-up check.")
     checker.sentences = 0
@@ -74,7 +74,7 @@ def engines(data: Path, sentences: int, workers: list[int]) -> dict:
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        total = _write_articles(_articles_from_jsonl(data), sentences, folder)
+        total = _write_articles(articles_from_jsonl(data), sentences, folder)
         jobs, _ = discover(folder)
         out["articles"], out["mt_sentences"] = len(jobs), total
 
@@ -113,12 +113,9 @@ def engines(data: Path, sentences: int, workers: list[int]) -> dict:
 def main(data: Path, sizes: list[int], sentences: int, workers: list[int], json_out: Path | None) -> dict:
     figures: dict = {"long_articles": []}
     for size in sizes:
-        code = (
-            "import json, sys; from pathlib import Path; from lab.bench_scale import _check_one_long; "
-            f"print(json.dumps(_check_one_long(Path({str(data)!r}), {size})))"
-        )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        row = json.loads(done.stdout.strip().splitlines()[-1])
+        # A fresh process per size, so each peak memory is that article's own.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            row = pool.submit(_check_one_long, data, size).result()
         figures["long_articles"].append(row)
         print(
             f"long article: {row['mt_sentences']} MT sentences ({row['units']} units) in {row['seconds']} s, "

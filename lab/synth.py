@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 
 WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+# The generator keeps word lists of its own rather than the rule detectors' (`mtcheck.detectors`):
+# errors defined by a detector's own lists would measure that detector against itself.
 FUNCTION_WORDS = frozenset(
     [
         "a",

@@ -116,9 +116,6 @@ class Worker:
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    def pid(self) -> int:
-        return os.getpid()
-
 
 def import_ray():
     try:
