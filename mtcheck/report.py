@@ -42,7 +42,16 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup, escape
 
-from mtcheck.types import SEVERITIES, VERDICTS, ArticleResult, ArticleSummary, Flag, UnitResult, WorstUnit
+from mtcheck.types import (
+    NO_REFERENCE,
+    SEVERITIES,
+    VERDICTS,
+    ArticleResult,
+    ArticleSummary,
+    Flag,
+    UnitResult,
+    WorstUnit,
+)
 
 SCORE_COLUMNS = ("chrf", "bleu", "ter", "similarity", "fluency", "adequacy", "quality")
 CSV_COLUMNS = (
@@ -356,7 +365,7 @@ def _format_number(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _unit_view(unit: UnitResult) -> dict[str, Any]:
+def _unit_view(unit: UnitResult, ref_kind: str) -> dict[str, Any]:
     mt_markup, notes = highlight_mt(unit.mt, unit.flags)
     return {
         "unit": unit,
@@ -366,7 +375,26 @@ def _unit_view(unit: UnitResult) -> dict[str, Any]:
         "omitted": not unit.mt,
         "added": not unit.ref,
         "verdict_class": unit.verdict if unit.verdict in VERDICTS else "other",
+        "score_note": _score_note(unit, bool(notes), ref_kind),
     }
+
+
+def _score_note(unit: UnitResult, flagged: bool, ref_kind: str) -> str:
+    """Why a unit left *ok* when no flag says so: its quality score alone sent it to review or rewrite."""
+    quality = _finite_or_none(unit.scores.quality)
+    if flagged or unit.verdict == "ok" or not unit.mt or quality is None:
+        return ""
+    if ref_kind == NO_REFERENCE:
+        return (
+            f"No single span stands out, but read alone the sentence scores quality {quality:.0f} of 100, "
+            f"low enough for {unit.verdict}."
+        )
+    if not unit.ref:
+        return ""  # "Not in the reference" says why
+    return (
+        f"No single span stands out, but the quality model scores the sentence as a whole at "
+        f"{quality:.0f} of 100, low enough for {unit.verdict}: compare it with the {ref_kind} line by line."
+    )
 
 
 def render_article_html(result: ArticleResult) -> str:
@@ -375,7 +403,7 @@ def render_article_html(result: ArticleResult) -> str:
     return template.render(
         result=result,
         summary=article_summary(result),
-        units=[_unit_view(u) for u in result.units],
+        units=[_unit_view(u, result.ref_kind) for u in result.units],
         families=FLAG_FAMILIES,
         severities=SEVERITIES,
     )

@@ -447,6 +447,36 @@ def test_reference_kind_wording(tmp_path: Path) -> None:
     assert "No MT sentence was marked" not in html  # it has one review unit
 
 
+@pytest.mark.parametrize(
+    ("ref_kind", "ref", "wording"),
+    [
+        ("reference", "Officials gave no figure for the losses.", "compare it with the reference"),
+        ("none", "", "read alone the sentence scores quality 18"),
+    ],
+)
+def test_unit_sent_on_by_its_score_alone_says_why(
+    tmp_path: Path, ref_kind: str, ref: str, wording: str
+) -> None:
+    mt = "The losses officials figure no gave."
+    units = [
+        make_unit("d", 0, mt, ref, quality=18.0, verdict="rewrite"),
+        make_unit("d", 1, "All quiet.", ref and "All was quiet.", quality=90.0, verdict="ok"),
+        make_unit(
+            "d",
+            2,
+            "Rain fell.",
+            ref and "It rained.",
+            quality=70.0,
+            verdict="review",
+            flags=(("Rain", "fluency/grammar", "minor"),),
+        ),
+    ]
+    result = ArticleResult(doc="d", units=units, ref_kind=ref_kind, signature=SIGNATURE)
+    html = write_article(result, tmp_path)["html"].read_text(encoding="utf-8")
+    assert html.count("No single span stands out") == 1  # not on the ok unit, nor on the flagged one
+    assert wording in html and "low enough for rewrite" in html
+
+
 # ---------------------------------------------------------------------------- browser rendering
 
 
