@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--no-calibrate", action="store_true")
     t.add_argument("--parts", default=None, help="comma-separated data parts: da,mqm,synthetic (default all)")
     t.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (ablations)")
+    t.add_argument(
+        "--da-draw", choices=["rows", "items"], default=None, help="DA rows drawn singly or as whole segments"
+    )
+    t.add_argument("--rank-loss", type=float, default=None, help="weight of the within-item term (items)")
 
     c = verbs.add_parser("calibrate", help="fit a model folder's knots, decoding and verdict cuts (fit half)")
     c.add_argument("model", type=Path)
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         from lab.train import Settings, train
 
         settings = Settings()
-        for name in ("epochs", "synthetic", "seed", "max_batches"):
+        for name in ("epochs", "synthetic", "seed", "max_batches", "da_draw", "rank_loss"):
             if getattr(args, name) is not None:
                 setattr(settings, name, getattr(args, name))
         if args.parts:
