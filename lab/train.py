@@ -1,6 +1,6 @@
 """Train mtcheck's quality model from the shared human judgments (one command, fixed seed, resumable).
 
-    python -m lab train ../shared/data --out mtcheck/models/minilm-tagger
+    python -m lab train ../shared/data --out mtcheck/weights/minilm-tagger
 
 Data per epoch (a fresh seeded sample of the DA pool each epoch):
 - DA rows (WMT21/22 into English, segment z-scores), drawn one at a time: the quality and adequacy heads;
@@ -180,7 +180,8 @@ class Corpus:
                 group = f"mqm|{r.item}" if by_item else None
                 out.append(Example(r.mt, r.ref, self.target[id(r)], spans, group=group))
         out += self.synthetic_examples(rng, s.synthetic if "synthetic" in s.parts else 0)
-        # The reference is withheld for whole items at a time, so translations compared stay comparable.
+        # The reference is withheld for a whole group at a time (an item, when drawn by item), so the
+        # translations the within-item term compares stay comparable.
         no_ref: dict[str | None, bool] = {}
         for ex in out:
             key = ex.group if ex.group is not None else id(ex)
