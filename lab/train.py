@@ -374,6 +374,9 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
     import torch
     from tqdm import tqdm
 
+    if settings.rank_loss and settings.da_draw != "items":
+        # Rows drawn singly leave every group one example, where the within-item term is zero.
+        raise ValueError("rank_loss needs da_draw 'items' (--da-draw items)")
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+# The interface's own `UnitPrediction` / `Prediction` cannot be imported: `mtcheck` here is 0.1.0's
+# package, which has no `mtcheck.metric`. `evaluate_scores` reads only these fields.
 @dataclass
 class _Unit:
     quality: float | None

@@ -65,3 +65,10 @@ def test_benchmark_drives_the_batch_runner(tmp_path: Path, monkeypatch) -> None:
     assert figures["articles"] == len(list((tmp_path / "bench_reports").glob("*.jsonl")))
     assert {"metric", "align", "flag", "report"} <= set(figures["stage_share"])
     assert 0 < sum(figures["stage_share"].values()) <= 1.0
+
+
+def test_within_item_term_needs_items_drawn_whole(tmp_path: Path) -> None:
+    from lab.train import Settings, train
+
+    with pytest.raises(ValueError, match="da_draw 'items'"):
+        train(tmp_path / "no-data", tmp_path / "out", Settings(rank_loss=2.0))
