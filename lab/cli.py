@@ -15,10 +15,13 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--out", type=Path, required=True, help="model folder to write")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--synthetic", type=int, default=None, help="synthetic examples per epoch")
+    t.add_argument("--identity", type=int, default=None, help="references as their own MT, per epoch")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--encoder", type=Path, default=None, help="local transformers encoder folder")
     t.add_argument("--no-calibrate", action="store_true")
-    t.add_argument("--parts", default=None, help="comma-separated data parts: da,mqm,synthetic (default all)")
+    t.add_argument(
+        "--parts", default=None, help="comma-separated data parts: da,mqm,synthetic,identity (default all)"
+    )
     t.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (ablations)")
     t.add_argument(
         "--da-draw", choices=["rows", "items"], default=None, help="DA rows drawn singly or as whole segments"
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         from lab.train import Settings, train
 
         settings = Settings()
-        for name in ("epochs", "synthetic", "seed", "max_batches", "da_draw", "rank_loss"):
+        for name in ("epochs", "synthetic", "identity", "seed", "max_batches", "da_draw", "rank_loss"):
             if getattr(args, name) is not None:
                 setattr(settings, name, getattr(args, name))
         if args.parts:

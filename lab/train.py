@@ -10,6 +10,7 @@ Data per epoch (a fresh seeded sample of the DA pool each epoch):
   (adequacy from Accuracy errors, fluency from Fluency/Style errors) and the token tags from the spans.
 - Synthetic errors (`lab.synth`) injected into human translations and highly rated MT of the training
   documents, labelled with their span and severity; their scores are what MQM would give such an error.
+- References of the training documents as their own MT: error-free, no span.
 Each target is turned into a normal score by its rank within its dataset and language pair, so DA and
 MQM rows share one scale. A share of examples is shown without the reference, so the same network also
 scores the MT alone.
@@ -62,10 +63,13 @@ class Settings:
     )
     mqm_repeat: int = 2
     synthetic: int = 7000
+    # References of training documents shown as their own MT, scored as error-free with no span: without
+    # them the model never sees an exact copy and marked 3% of held-out references against themselves.
+    identity: int = 1000
     dev_share: float = 0.2  # of the fit half's ru-en documents and MQM items, kept for dev figures
     checkpoint_every: int = 200
     # For measuring what each part of the data adds: the parts used, and a cap on batches per epoch.
-    parts: tuple[str, ...] = ("da", "mqm", "synthetic")
+    parts: tuple[str, ...] = ("da", "mqm", "synthetic", "identity")
     max_batches: int | None = None
 
 
@@ -180,6 +184,7 @@ class Corpus:
                 group = f"mqm|{r.item}" if by_item else None
                 out.append(Example(r.mt, r.ref, self.target[id(r)], spans, group=group))
         out += self.synthetic_examples(rng, s.synthetic if "synthetic" in s.parts else 0)
+        out += self.identity_examples(rng, s.identity if "identity" in s.parts else 0)
         # The reference is withheld for a whole group at a time (an item, when drawn by item), so the
         # translations the within-item term compares stay comparable.
         no_ref: dict[str | None, bool] = {}
@@ -191,6 +196,12 @@ class Corpus:
                 ex.ref = None
         rng.shuffle(out)
         return out
+
+    def identity_examples(self, rng: random.Random, n: int) -> list[Example]:
+        """References of the training documents as their own translation: no error, the top MQM score."""
+        refs = sorted({r.ref for r in (*self.da, *self.mqm) if r.ref})
+        perfect = self.mqm_normal_of(0.0)
+        return [Example(ref, ref, (perfect,) * 3, []) for ref in rng.sample(refs, min(n, len(refs)))]
 
     def synthetic_examples(self, rng: random.Random, n: int) -> list[Example]:
         bases = self.synthetic_bases()
