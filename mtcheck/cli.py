@@ -7,6 +7,7 @@ Exit status: 0 all went well; 1 a batch finished but some articles failed (they 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -58,12 +59,12 @@ def _checker(
     pairing_check: bool = True,
     align_embeddings: bool = False,
 ):
-    from transformers.utils import logging as hf_logging
-
     from mtcheck.pipeline import Checker, CheckOptions
 
-    hf_logging.disable_progress_bar()  # weight-loading bars would bury the one line an editor needs
-    hf_logging.set_verbosity_error()
+    # Weight-loading bars would bury the one line an editor needs. Set for transformers, imported only
+    # for encoder folders mtcheck.bert cannot run (importing it just to quiet it costs a second).
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     options = CheckOptions(
         ref_kind=ref_kind,
         mode=mode,

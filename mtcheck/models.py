@@ -106,13 +106,12 @@ class Embedder:
     def _load(self) -> None:
         if self._model is not None:
             return
-        from transformers import AutoModel, AutoTokenizer
+        from mtcheck.bert import load_encoder
 
         path = self.path or default_embedder_path()
         if not (Path(path) / "config.json").is_file():
             raise ModelMissingError(f"embedding model folder not found: {path}; pass --embedder PATH")
-        self._tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self._model = AutoModel.from_pretrained(str(path))
+        self._tokenizer, self._model = load_encoder(Path(path))
         if self.precision == "bf16":
             import torch
 

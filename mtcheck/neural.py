@@ -173,6 +173,12 @@ def load_weights(net, folder: Path) -> None:
     from safetensors.torch import load_file
 
     state = {k: v.to(torch.float32) for k, v in load_file(str(folder / WEIGHTS_FILE)).items()}
+    if getattr(net.encoder, "native_bert", False):  # transformers' names -> mtcheck.bert's
+        from mtcheck.bert import from_transformers_names
+
+        encoder = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
+        state = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+        state.update({f"encoder.{k}": v for k, v in from_transformers_names(encoder).items()})
     missing, unexpected = net.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES)]
     if missing or unexpected:
@@ -284,8 +290,8 @@ class NeuralMetric:
         if self._net is not None:
             return
         import torch
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+        from mtcheck.bert import load_encoder
         from mtcheck.types import ModelMissingError
 
         base = self._encoder_folder()
@@ -293,14 +299,8 @@ class NeuralMetric:
             raise ModelMissingError(f"base encoder folder not found: {base}; pass --embedder PATH")
         if not (self.folder / WEIGHTS_FILE).is_file():
             raise ModelMissingError(f"model weights missing: {self.folder / WEIGHTS_FILE}; pass --model PATH")
-        self._tokenizer = AutoTokenizer.from_pretrained(str(base))
-        self._tokenizer.model_max_length = (
-            1 << 30
-        )  # long inputs are windowed here, never cut by the tokenizer
-        if self.config.get("random_init"):  # the test model: the base's shape, weights all from the folder
-            encoder = AutoModel.from_config(AutoConfig.from_pretrained(str(base)))
-        else:
-            encoder = AutoModel.from_pretrained(str(base))
+        # The test model has the base's shape and takes every weight from its folder.
+        self._tokenizer, encoder = load_encoder(base, random_init=bool(self.config.get("random_init")))
         net = build_net(encoder, hidden=int(self.config.get("head_hidden", 256)))
         load_weights(net, self.folder)
         if self.precision == "bf16":

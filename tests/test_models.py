@@ -78,3 +78,73 @@ def test_text_memo_computes_each_text_once_and_drops_the_least_recent() -> None:
     assert memo.get(["b"], compute) == ["B"] and calls[-1] == ["b"]
     assert memo.get(["x", "y", "z"], compute) == ["X", "Y", "Z"]  # a call larger than the memo keeps all
     assert len(memo) == 3
+
+
+SENTENCES = [
+    "MOSCOW, Sept 30 (Reuters) - Russia's upper house approved the use of troops in Syria.",
+    "Ünïcödé “quotes” — 1,000.5 naïve café",
+    "A short one.",
+]
+
+
+def test_native_bert_gives_transformers_hidden_states() -> None:
+    """mtcheck.bert runs the packaged encoder without transformers: same pieces, same states."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from mtcheck.bert import WordPieces, load_encoder
+    from mtcheck.models import default_embedder_path
+
+    folder = default_embedder_path()
+    tokenizer, encoder = load_encoder(folder)
+    assert isinstance(tokenizer, WordPieces) and getattr(encoder, "native_bert", False)
+    reference_tok, reference = (
+        AutoTokenizer.from_pretrained(str(folder)),
+        AutoModel.from_pretrained(str(folder)),
+    )
+    for text in SENTENCES:
+        ours = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        theirs = reference_tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        assert list(ours["input_ids"]) == list(theirs["input_ids"])
+        assert [tuple(o) for o in ours["offset_mapping"]] == [tuple(o) for o in theirs["offset_mapping"]]
+    for cut in (8, 128):  # cut short (the closing [SEP] kept) and padded
+        ours = tokenizer(SENTENCES, padding=True, truncation=True, max_length=cut, return_tensors="pt")
+        theirs = reference_tok(SENTENCES, padding=True, truncation=True, max_length=cut, return_tensors="pt")
+        assert torch.equal(ours["input_ids"], theirs["input_ids"])
+        assert torch.equal(ours["attention_mask"], theirs["attention_mask"])
+    encoder.eval()
+    reference.eval()
+    with torch.inference_mode():
+        a = encoder(input_ids=theirs["input_ids"], attention_mask=theirs["attention_mask"]).last_hidden_state
+        b = reference(
+            input_ids=theirs["input_ids"], attention_mask=theirs["attention_mask"]
+        ).last_hidden_state
+    real = theirs["attention_mask"].bool()
+    assert float((a - b)[real].abs().max()) < 1e-4
+
+
+def test_other_transformers_folders_load_through_transformers(tiny_model: Path, tmp_path: Path) -> None:
+    """Without a tokenizer.json (or for another architecture) a folder goes through transformers, and
+    the quality model's outputs are the same either way."""
+    import json
+    import shutil
+
+    from mtcheck import load_metric
+    from mtcheck.bert import native_config
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "encoder" / "tokenizer.json").unlink()
+    assert native_config(tiny_model / "encoder") is not None and native_config(model / "encoder") is None
+    roberta = tmp_path / "roberta"
+    roberta.mkdir()
+    (roberta / "config.json").write_text(json.dumps({"model_type": "roberta", "hidden_act": "gelu"}))
+    assert native_config(roberta) is None
+    mt, ref = [SENTENCES[0], SENTENCES[1]], [SENTENCES[0].replace("upper", "lower"), None]
+    native, via_transformers = load_metric(tiny_model, precision="fp32"), load_metric(model, precision="fp32")
+    via_transformers.load()
+    assert not getattr(via_transformers._net.encoder, "native_bert", False)
+    for a, b in zip(native.raw_outputs(mt, ref), via_transformers.raw_outputs(mt, ref), strict=True):
+        np.testing.assert_allclose(a["raw"], b["raw"], atol=1e-5)
+        np.testing.assert_allclose(a["tags"], b["tags"], atol=1e-5)
+        assert a["offsets"] == b["offsets"]

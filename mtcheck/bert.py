@@ -1,0 +1,202 @@
+"""BERT-family encoders on torch's own transformer layers, read from a transformers folder directly.
+
+Importing transformers and its BERT code costs 3-4 s of the 10 an editor waits for one article on two
+cores, while a BERT encoder is exactly torch's post-norm ``nn.TransformerEncoderLayer`` (attention, add,
+LayerNorm, GELU feed-forward, add, LayerNorm) under an embedding sum. So a folder whose config says
+``model_type: bert`` (absolute positions, GELU) and that holds ``tokenizer.json`` and ``model.safetensors``
+is loaded here with `tokenizers` and `safetensors`; any other transformers folder goes through
+transformers (`load_encoder`). `tests/test_models.py` checks both give the same hidden states.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+
+def native_config(folder: Path) -> dict | None:
+    """The folder's config when this module can run it, else None (transformers must)."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    fits = (
+        config.get("model_type") == "bert"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and config.get("hidden_act") == "gelu"
+        and (folder / "tokenizer.json").is_file()
+    )
+    return config if fits else None
+
+
+class WordPieces:
+    """The folder's fast tokenizer (`tokenizers`), answering the calls mtcheck makes of a transformers one."""
+
+    def __init__(self, folder: Path):
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        self.cls_token_id = self._tok.token_to_id("[CLS]")
+        self.sep_token_id = self._tok.token_to_id("[SEP]")
+        self.pad_token_id = self._tok.token_to_id("[PAD]") or 0
+        self.model_max_length = 1 << 30
+
+    def __call__(self, text, add_special_tokens: bool = True, return_offsets_mapping: bool = False, **batch):
+        if isinstance(text, str):
+            enc = self._tok.encode(text, add_special_tokens=add_special_tokens)
+            return {"input_ids": enc.ids, "offset_mapping": enc.offsets}
+        return self._batch(text, add_special_tokens, **batch)
+
+    def _batch(self, texts: list[str], add_special_tokens: bool, max_length: int = 512, **_) -> dict:
+        """Padded tensors of a batch, each text cut to `max_length` pieces (the embedder's sentences)."""
+        import torch
+
+        encs = self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)
+        rows = []
+        for enc in encs:
+            ids = enc.ids
+            if len(ids) > max_length:  # keep the closing [SEP], as transformers' truncation does
+                ids = ids[: max_length - 1] + ids[-1:] if add_special_tokens else ids[:max_length]
+            rows.append(ids)
+        n = max((len(r) for r in rows), default=0)
+        input_ids = torch.full((len(rows), n), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), n), dtype=torch.long)
+        for i, ids in enumerate(rows):
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            mask[i, : len(ids)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def build_bert(config: dict):
+    """An untrained BERT encoder shaped by a transformers config (imports torch only when called)."""
+    import torch
+    from torch import nn
+
+    class Embeddings(nn.Module):
+        # Names as in transformers, so a folder's state dict loads with few renames.
+        def __init__(self):
+            super().__init__()
+            d = config["hidden_size"]
+            self.word_embeddings = nn.Embedding(
+                config["vocab_size"], d, padding_idx=config.get("pad_token_id")
+            )
+            self.position_embeddings = nn.Embedding(config["max_position_embeddings"], d)
+            self.token_type_embeddings = nn.Embedding(config.get("type_vocab_size", 2), d)
+            self.LayerNorm = nn.LayerNorm(d, eps=config.get("layer_norm_eps", 1e-12))
+            self.dropout = nn.Dropout(config.get("hidden_dropout_prob", 0.1))
+
+        def forward(self, input_ids, token_type_ids):
+            positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+            x = self.word_embeddings(input_ids) + self.position_embeddings(positions)[None]
+            return self.dropout(self.LayerNorm(x + self.token_type_embeddings(token_type_ids)))
+
+    class PostNormLayer(nn.TransformerEncoderLayer):
+        """BERT's layer. Its forward is spelled out because torch's fused CPU fast path for this layer
+        measured 20-40% slower than the plain modules (whose attention is scaled_dot_product_attention)."""
+
+        def forward(self, x, src_mask=None, src_key_padding_mask=None, is_causal=False):
+            attended = self.self_attn(x, x, x, key_padding_mask=src_key_padding_mask, need_weights=False)[0]
+            x = self.norm1(x + self.dropout1(attended))
+            return self.norm2(x + self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x))))))
+
+    class BertEncoder(nn.Module):
+        native_bert = True  # weights saved by transformers need `from_transformers_names`
+
+        def __init__(self):
+            super().__init__()
+            self.config = SimpleNamespace(**config)
+            self.embeddings = Embeddings()
+            layer = PostNormLayer(
+                config["hidden_size"],
+                config["num_attention_heads"],
+                config["intermediate_size"],
+                dropout=config.get("hidden_dropout_prob", 0.1),
+                activation="gelu",
+                layer_norm_eps=config.get("layer_norm_eps", 1e-12),
+                batch_first=True,
+            )
+            # A plain stack: torch's nn.TransformerEncoder checks for fx tracing on every call, which
+            # imports sympy (0.7 s of start-up).
+            self.encoder = nn.Module()
+            self.encoder.layers = nn.ModuleList(
+                copy.deepcopy(layer) for _ in range(config["num_hidden_layers"])
+            )
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            if token_type_ids is None:
+                token_type_ids = torch.zeros_like(input_ids)
+            x = self.embeddings(input_ids, token_type_ids)
+            padding = attention_mask == 0
+            for layer in self.encoder.layers:
+                x = layer(x, src_key_padding_mask=padding)
+            return SimpleNamespace(last_hidden_state=x)
+
+    return BertEncoder()
+
+
+def from_transformers_names(state: dict) -> dict:
+    """A transformers BertModel state dict renamed (and q/k/v joined) for `build_bert`'s module."""
+    import torch
+
+    out = {}
+    joined: dict[tuple[str, str], dict[str, object]] = {}
+    renames = {
+        "attention.output.dense.": "self_attn.out_proj.",
+        "attention.output.LayerNorm.": "norm1.",
+        "intermediate.dense.": "linear1.",
+        "output.dense.": "linear2.",
+        "output.LayerNorm.": "norm2.",
+    }
+    for key, value in state.items():
+        key = key.removeprefix("bert.")
+        if key.startswith("pooler.") or key.endswith("position_ids"):
+            continue  # the pooler is unused; position ids are computed
+        if not key.startswith("encoder.layer."):
+            out[key] = value
+            continue
+        _, _, n, rest = key.split(".", 3)
+        prefix = f"encoder.layers.{n}."
+        if rest.startswith("attention.self."):
+            proj, kind = rest.removeprefix("attention.self.").split(".")  # query|key|value, weight|bias
+            joined.setdefault((prefix, kind), {})[proj] = value
+            continue
+        for old, new in renames.items():
+            if rest.startswith(old):
+                out[prefix + new + rest.removeprefix(old)] = value
+                break
+        else:
+            raise ValueError(f"unknown BERT weight {key}")
+    for (prefix, kind), parts in joined.items():
+        out[f"{prefix}self_attn.in_proj_{kind}"] = torch.cat([parts["query"], parts["key"], parts["value"]])
+    return out
+
+
+def load_encoder(folder: Path, random_init: bool = False):
+    """(tokenizer, encoder) of a local transformers folder: natively for BERT, else via transformers.
+
+    The encoder is called as ``encoder(input_ids=, attention_mask=, token_type_ids=)`` and answers with
+    ``.last_hidden_state``, as a transformers model does.
+    """
+    config = native_config(folder)
+    weights = folder / "model.safetensors"
+    if config is not None and (random_init or weights.is_file()):
+        from safetensors.torch import load_file
+
+        encoder = build_bert(config)
+        if not random_init:
+            state = from_transformers_names(load_file(str(weights)))
+            missing, unexpected = encoder.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise ValueError(f"weights in {folder} do not fit BERT: {missing[:3]} {unexpected[:3]}")
+        return WordPieces(folder), encoder
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer.model_max_length = 1 << 30  # long inputs are windowed by the caller, never cut here
+    if random_init:
+        return tokenizer, AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
+    return tokenizer, AutoModel.from_pretrained(str(folder))
