@@ -72,3 +72,24 @@ def test_within_item_term_needs_items_drawn_whole(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="da_draw 'items'"):
         train(tmp_path / "no-data", tmp_path / "out", Settings(rank_loss=2.0))
+
+
+def test_references_are_shown_as_clean_copies() -> None:
+    import random
+
+    import numpy as np
+
+    from lab.data import Row
+    from lab.train import Corpus
+
+    def row(doc: str, ref: str, dataset: str = "da") -> Row:
+        return Row(dataset, "ru-en", doc, 0, "sys", "src", f"MT of {doc}", ref, -1.0)
+
+    corpus = Corpus.__new__(Corpus)  # only the rows and the MQM scale matter here
+    corpus.da = [row("a", "The talks resumed."), row("b", "The talks resumed."), row("c", "Prices rose.")]
+    corpus.mqm = [row("d", "Rain fell.", "mqm")]
+    corpus.mqm_scores, corpus.mqm_normal = np.array([-10.0, -1.0, 0.0]), np.array([-1.0, 0.0, 0.6])
+    examples = corpus.identity_examples(random.Random(1), 10)
+    assert sorted(e.mt for e in examples) == ["Prices rose.", "Rain fell.", "The talks resumed."]
+    assert all(e.mt == e.ref and e.spans == [] and e.targets == (0.6, 0.6, 0.6) for e in examples)
+    assert len(corpus.identity_examples(random.Random(1), 2)) == 2
