@@ -151,13 +151,15 @@ def test_reports_escape_whatever_text_they_show(parts: list[str], data):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(sentence_lists.filter(bool), min_size=2, max_size=2))
 def test_the_same_input_gives_the_same_bytes_twice(tiny_model: Path, tmp_path_factory, sides):
-    from mtcheck.pipeline import Checker
+    from mtcheck.pipeline import Checker, CheckOptions
     from mtcheck.report import write_article
 
     mt, ref = (" ".join(side) for side in sides)
     outputs = []
     for _ in range(2):
-        checker = Checker(model_path=tiny_model)
+        # Random sentences are often two different stories ("Putin." / "said."): the pairing check
+        # would refuse them, and the bytes of a refused pair are not what this test is about.
+        checker = Checker(CheckOptions(check_pairing=False), model_path=tiny_model)
         result = checker.check("story", mt, ref)
         folder = tmp_path_factory.mktemp("twice")
         write_article(result, folder)
