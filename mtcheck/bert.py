@@ -13,27 +13,39 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 
 def native_config(folder: Path) -> dict | None:
-    """The folder's config when this module can run it, else None (transformers must)."""
+    """The folder's config when this module can run it, else None (transformers must): a BERT with
+    absolute positions and GELU, a `tokenizer.json` with [CLS] and [SEP], and no lower-casing setting in
+    `tokenizer_config.json` that transformers would apply over the one in `tokenizer.json`."""
     try:
         config = json.loads((folder / "config.json").read_text())
+        tokenizer = json.loads((folder / "tokenizer.json").read_text())
+        extra = folder / "tokenizer_config.json"
+        tokenizer_config = json.loads(extra.read_text()) if extra.is_file() else {}
     except (OSError, ValueError):
         return None
+    vocab = (tokenizer.get("model") or {}).get("vocab") or {}
+    normalizer = tokenizer.get("normalizer") or {}
+    lowercase = normalizer.get("lowercase") if normalizer.get("type") == "BertNormalizer" else None
     fits = (
         config.get("model_type") == "bert"
         and config.get("position_embedding_type", "absolute") == "absolute"
         and config.get("hidden_act") == "gelu"
-        and (folder / "tokenizer.json").is_file()
+        and "[CLS]" in vocab
+        and "[SEP]" in vocab
+        and tokenizer_config.get("do_lower_case", lowercase) == lowercase
     )
     return config if fits else None
 
 
 class WordPieces:
-    """The folder's fast tokenizer (`tokenizers`), answering the calls mtcheck makes of a transformers one."""
+    """The folder's fast tokenizer (`tokenizers`), answering the two calls mtcheck makes of a transformers
+    one: a text without special tokens with its offsets, and a padded, cut batch of texts as tensors."""
 
     def __init__(self, folder: Path):
         from tokenizers import Tokenizer
@@ -44,23 +56,36 @@ class WordPieces:
         self.cls_token_id = self._tok.token_to_id("[CLS]")
         self.sep_token_id = self._tok.token_to_id("[SEP]")
         self.pad_token_id = self._tok.token_to_id("[PAD]") or 0
-        self.model_max_length = 1 << 30
 
-    def __call__(self, text, add_special_tokens: bool = True, return_offsets_mapping: bool = False, **batch):
+    def __call__(
+        self,
+        text: str | list[str],
+        *,
+        add_special_tokens: bool = True,
+        return_offsets_mapping: bool = False,
+        padding: bool = False,
+        truncation: bool = False,
+        max_length: int | None = None,
+        return_tensors: str | None = None,
+    ) -> dict:
         if isinstance(text, str):
+            if padding or truncation or return_tensors:
+                raise TypeError("WordPieces: one text is encoded whole, as lists")
             enc = self._tok.encode(text, add_special_tokens=add_special_tokens)
             return {"input_ids": enc.ids, "offset_mapping": enc.offsets}
-        return self._batch(text, add_special_tokens, **batch)
+        if not (padding and return_tensors == "pt") or return_offsets_mapping:
+            raise TypeError("WordPieces: a batch is encoded padded, as torch tensors, without offsets")
+        return self._batch(text, add_special_tokens, max_length if truncation else None)
 
-    def _batch(self, texts: list[str], add_special_tokens: bool, max_length: int = 512, **_) -> dict:
+    def _batch(self, texts: list[str], add_special_tokens: bool, max_length: int | None) -> dict:
         """Padded tensors of a batch, each text cut to `max_length` pieces (the embedder's sentences)."""
         import torch
 
-        encs = self._tok.encode_batch(texts, add_special_tokens=add_special_tokens)
         rows = []
-        for enc in encs:
+        for enc in self._tok.encode_batch(texts, add_special_tokens=add_special_tokens):
             ids = enc.ids
-            if len(ids) > max_length:  # keep the closing [SEP], as transformers' truncation does
+            if max_length is not None and len(ids) > max_length:
+                # Keep the closing [SEP], as transformers' truncation does.
                 ids = ids[: max_length - 1] + ids[-1:] if add_special_tokens else ids[:max_length]
             rows.append(ids)
         n = max((len(r) for r in rows), default=0)
@@ -101,7 +126,7 @@ def build_bert(config: dict):
         scaled_dot_product_attention: torch's fused fast path for this layer, and nn.MultiheadAttention's
         own forward (which transposes to sequence-first and back), measured 20-60% slower in bf16."""
 
-        def forward(self, x, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        def forward(self, x, src_key_padding_mask=None):
             attention = self.self_attn
             n, length, d = x.shape
             heads = attention.num_heads
@@ -136,11 +161,11 @@ def build_bert(config: dict):
                 copy.deepcopy(layer) for _ in range(config["num_hidden_layers"])
             )
 
-        def forward(self, input_ids, attention_mask, token_type_ids=None):
+        def forward(self, input_ids, attention_mask=None, token_type_ids=None):
             if token_type_ids is None:
                 token_type_ids = torch.zeros_like(input_ids)
             x = self.embeddings(input_ids, token_type_ids)
-            padding = attention_mask == 0
+            padding = None if attention_mask is None else attention_mask == 0
             for layer in self.encoder.layers:
                 x = layer(x, src_key_padding_mask=padding)
             return SimpleNamespace(last_hidden_state=x)
@@ -163,15 +188,21 @@ def from_transformers_names(state: dict) -> dict:
     }
     for key, value in state.items():
         key = key.removeprefix("bert.")
-        if key.startswith("pooler.") or key.endswith("position_ids"):
-            continue  # the pooler is unused; position ids are computed
+        if not key.startswith(("embeddings.", "encoder.")) or key.endswith("position_ids"):
+            continue  # pooler and pre-training heads are unused; position ids are computed
+        # Checkpoints of the first BERT releases name LayerNorm parameters gamma and beta.
+        key = re.sub(
+            r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", key)
+        )
         if not key.startswith("encoder.layer."):
             out[key] = value
             continue
         _, _, n, rest = key.split(".", 3)
         prefix = f"encoder.layers.{n}."
         if rest.startswith("attention.self."):
-            proj, kind = rest.removeprefix("attention.self.").split(".")  # query|key|value, weight|bias
+            proj, _, kind = rest.removeprefix("attention.self.").partition(".")
+            if proj not in ("query", "key", "value") or kind not in ("weight", "bias"):
+                raise ValueError(f"unknown BERT weight {key}")
             joined.setdefault((prefix, kind), {})[proj] = value
             continue
         for old, new in renames.items():
@@ -197,12 +228,19 @@ def load_encoder(folder: Path, random_init: bool = False):
         from safetensors.torch import load_file
 
         encoder = build_bert(config)
-        if not random_init:
+        if random_init:
+            # Every weight comes from the caller's model folder (the test model stores all of them,
+            # the word-piece table included: torch's default initialisation is not transformers').
+            return WordPieces(folder), encoder
+        try:
             state = from_transformers_names(load_file(str(weights)))
+        except ValueError:
+            state = None
+        if state is not None:
             missing, unexpected = encoder.load_state_dict(state, strict=False)
-            if missing or unexpected:
-                raise ValueError(f"weights in {folder} do not fit BERT: {missing[:3]} {unexpected[:3]}")
-        return WordPieces(folder), encoder
+            if not missing and not unexpected:
+                return WordPieces(folder), encoder
+        # Weights this module does not know how to read: transformers does.
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))

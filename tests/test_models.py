@@ -142,9 +142,51 @@ def test_other_transformers_folders_load_through_transformers(tiny_model: Path, 
     assert native_config(roberta) is None
     mt, ref = [SENTENCES[0], SENTENCES[1]], [SENTENCES[0].replace("upper", "lower"), None]
     native, via_transformers = load_metric(tiny_model, precision="fp32"), load_metric(model, precision="fp32")
+    native.load()
     via_transformers.load()
+    assert native._net.encoder.native_bert
     assert not getattr(via_transformers._net.encoder, "native_bert", False)
     for a, b in zip(native.raw_outputs(mt, ref), via_transformers.raw_outputs(mt, ref), strict=True):
         np.testing.assert_allclose(a["raw"], b["raw"], atol=1e-5)
         np.testing.assert_allclose(a["tags"], b["tags"], atol=1e-5)
         assert a["offsets"] == b["offsets"]
+
+
+def test_upstream_bert_checkpoints_load_natively_or_through_transformers(tmp_path: Path) -> None:
+    """A checkpoint as BERT's releases ship it ("bert." prefix, LayerNorm gamma/beta, pre-training heads)
+    runs natively with the same hidden states; weights mtcheck.bert can't place go to transformers."""
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertModel
+
+    from mtcheck.bert import load_encoder
+    from mtcheck.models import default_embedder_path
+
+    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    torch.manual_seed(0)
+    reference = BertModel(config).eval()
+    state = {}
+    for key, value in reference.state_dict().items():
+        key = key.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        state[f"bert.{key}"] = value.contiguous()
+    state["cls.predictions.bias"] = torch.zeros(config.vocab_size)
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    config.save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(default_embedder_path() / name, folder / name)
+    save_file(state, str(folder / "model.safetensors"))
+    _, encoder = load_encoder(folder)
+    assert encoder.native_bert
+    ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2023, 2003, 1037, 102]])
+    mask = (ids != 0).long()
+    with torch.inference_mode():
+        ours = encoder.eval()(input_ids=ids, attention_mask=mask).last_hidden_state
+        theirs = reference(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert float((ours - theirs)[mask.bool()].abs().max()) < 1e-5
+
+    state["bert.encoder.layer.0.attention.self.rotary.weight"] = torch.zeros(2)  # nothing native reads
+    save_file(state, str(folder / "model.safetensors"))
+    assert not getattr(load_encoder(folder)[1], "native_bert", False)
