@@ -67,6 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--align-embeddings", action="store_true")
     b.add_argument("--json", type=Path, default=None)
 
+    k = verbs.add_parser(
+        "bench-cli", help="one article checked from the command line: wall time, imports included"
+    )
+    k.add_argument("--sentences", type=int, default=30, help="MT sentences of the article (at least)")
+    k.add_argument("--runs", type=int, default=3)
+    k.add_argument(
+        "--code", type=Path, default=None, help="another checkout's mtcheck to run (compare revisions)"
+    )
+
     g = verbs.add_parser("bench-scale", help="long articles (time and memory by length) and batch engines")
     g.add_argument("data", type=Path, help="a jsonl of whole documents (wmt22_ruen_da_dev.jsonl)")
     g.add_argument("--sizes", default="1000,5000,10000", help="MT sentences of each long article")
@@ -118,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
         from lab.bench import main as bench
 
         bench(args.data, args.sentences, args.json, args.precision, args.model, args.align_embeddings)
+    elif args.verb == "bench-cli":
+        from lab.bench_cli import main as bench_cli
+
+        bench_cli(args.sentences, args.runs, args.code)
     elif args.verb == "bench-scale":
         from lab.bench_scale import main as bench_scale
 

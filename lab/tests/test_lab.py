@@ -93,3 +93,13 @@ def test_references_are_shown_as_clean_copies() -> None:
     assert sorted(e.mt for e in examples) == ["Prices rose.", "Rain fell.", "The talks resumed."]
     assert all(e.mt == e.ref and e.spans == [] and e.targets == (0.6, 0.6, 0.6) for e in examples)
     assert len(corpus.identity_examples(random.Random(1), 2)) == 2
+
+
+def test_cli_benchmark_article_is_whole_paragraphs_of_both_sides() -> None:
+    from lab.bench_cli import first_paragraphs
+    from mtcheck.segment import segment
+
+    mt, ref, found = first_paragraphs(30)
+    assert found == len(segment(mt)) >= 30
+    assert len(mt.split("\n\n")) == len(ref.split("\n\n"))
+    assert len(segment(first_paragraphs(29)[0])) <= found  # the fewest paragraphs that reach the count
