@@ -88,8 +88,9 @@ class _ChrfIndex:
 
     `rows[(start, size)]` is the row of the run `sentences[start:start + size]` joined with spaces.
     Runs are counted from their sentences' n-grams plus the n-grams across each junction, so only
-    single sentences go through Python. For each order the counts are stored binary-expanded (an
-    n-gram seen k times becomes k columns), which turns sum(min(count_a, count_b)) into a dot product.
+    single sentences go through Python. The counts are stored binary-expanded (an n-gram seen k times
+    becomes k columns), which turns sum(min(count_a, count_b)) into a dot product; the right side holds
+    each order's n-grams in a row block of its own, so one product gives every order's matches.
     """
 
     def __init__(self, left: Sequence[str], right: Sequence[str], max_group: int, order: int = CHAR_ORDER):
@@ -106,11 +107,22 @@ class _ChrfIndex:
             np.maximum.at(widest, counts.col, counts.data.astype(np.int64))
         offsets = np.concatenate([[0], np.cumsum(widest)[:-1]]).astype(np.int32)
         n_cols = int(widest.sum())
-        self.left = [self._expand(left_counts, gram_order, offsets, n, n_cols) for n in range(order)]
+        # Left: one matrix over all orders (the orders' columns are disjoint). Right: the orders stacked
+        # as row blocks, so one product of a block of left rows with the chosen right rows of every order
+        # gives all the per-order match counts (`chrf_block`): one sparse product instead of one per order.
+        self.left = self._expand(left_counts, gram_order, offsets, n_cols)
+        self.left_totals = self._totals(left_counts, gram_order, order)
         del left_counts  # each side's counts go once expanded: the index's peak is what it keeps
-        self.right = [self._expand(right_counts, gram_order, offsets, n, n_cols) for n in range(order)]
-        self.left_totals = np.stack([np.diff(m.indptr) for m in self.left], axis=1).astype(np.float64)
-        self.right_totals = np.stack([np.diff(m.indptr) for m in self.right], axis=1).astype(np.float64)
+        self.right_totals = self._totals(right_counts, gram_order, order)
+        self.n_right = right_counts.shape[0]
+        self.right = self._expand(right_counts, gram_order, offsets, n_cols, stack_orders=order)
+
+    @staticmethod
+    def _totals(counts: sparse.coo_matrix, gram_order: np.ndarray, order: int) -> np.ndarray:
+        """n-gram occurrences per row and order, shape (rows, order)."""
+        flat = counts.row.astype(np.int64) * order + gram_order[counts.col]
+        totals = np.bincount(flat, weights=counts.data, minlength=counts.shape[0] * order)
+        return totals.reshape(-1, order).astype(np.float64)
 
     def _run_counts(
         self, sentences: Sequence[str], max_group: int, vocab: dict[str, int]
@@ -172,31 +184,39 @@ class _ChrfIndex:
 
     @staticmethod
     def _expand(
-        counts: sparse.coo_matrix, gram_order: np.ndarray, offsets: np.ndarray, order: int, n_cols: int
+        counts: sparse.coo_matrix,
+        gram_order: np.ndarray,
+        offsets: np.ndarray,
+        n_cols: int,
+        stack_orders: int | None = None,
     ) -> sparse.csr_matrix:
-        keep = gram_order[counts.col] == order
-        rows, cols, reps = counts.row[keep], counts.col[keep], counts.data[keep].astype(np.int32)
+        """The rows' n-grams binary-expanded: one row per run, or with `stack_orders` one row per run and
+        order (row `order * runs + run`, each holding that order's n-grams only)."""
+        rows, cols, reps = counts.row, counts.col, counts.data.astype(np.int32)
+        n_rows = counts.shape[0]
+        if stack_orders is not None:
+            # A stable sort keeps each row's columns in their sorted order.
+            rows = gram_order[cols] * n_rows + rows
+            by_row = np.argsort(rows, kind="stable")
+            rows, cols, reps = rows[by_row], cols[by_row], reps[by_row]
+            n_rows *= stack_orders
         firsts = np.repeat(np.cumsum(reps, dtype=np.int32) - reps, reps)
         expanded_cols = np.repeat(offsets[cols], reps) + (np.arange(reps.sum(), dtype=np.int32) - firsts)
         # Built as CSR directly: `counts` comes row-sorted with sorted, distinct columns (`_run_counts`),
         # so each row's expanded columns are sorted and distinct too. float32 ones: the products below
         # count shared n-grams, integers that float32 holds exactly.
-        per_row = np.bincount(rows, weights=reps, minlength=counts.shape[0]).astype(np.int64)
+        per_row = np.bincount(rows, weights=reps, minlength=n_rows).astype(np.int64)
         indptr = np.concatenate([[0], np.cumsum(per_row)])
         return sparse.csr_matrix(
-            (np.ones(len(expanded_cols), dtype=np.float32), expanded_cols, indptr),
-            shape=(counts.shape[0], n_cols),
+            (np.ones(len(expanded_cols), dtype=np.float32), expanded_cols, indptr), shape=(n_rows, n_cols)
         )
 
     def chrf_block(self, left_ids: np.ndarray, right_ids: np.ndarray) -> np.ndarray:
         """chrF (beta=1, 0..1) of every left row in `left_ids` against every right row in `right_ids`."""
-        matches = np.stack(
-            [
-                (lm[left_ids] @ rm[right_ids].T).toarray().astype(np.float64)
-                for lm, rm in zip(self.left, self.right, strict=True)
-            ],
-            axis=2,
-        )
+        stacked = np.concatenate([k * self.n_right + right_ids for k in range(self.order)])
+        product = (self.left[left_ids] @ self.right[stacked].T).toarray().astype(np.float64)
+        # Columns come order by order: (left, order, right) -> (left, right, order).
+        matches = product.reshape(len(left_ids), self.order, len(right_ids)).transpose(0, 2, 1)
         hyp = np.broadcast_to(self.left_totals[left_ids][:, None, :], matches.shape)
         ref = np.broadcast_to(self.right_totals[right_ids][None, :, :], matches.shape)
         shape = matches.shape[:2]
