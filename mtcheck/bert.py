@@ -191,9 +191,8 @@ def from_transformers_names(state: dict) -> dict:
         if not key.startswith(("embeddings.", "encoder.")) or key.endswith("position_ids"):
             continue  # pooler and pre-training heads are unused; position ids are computed
         # Checkpoints of the first BERT releases name LayerNorm parameters gamma and beta.
-        key = re.sub(
-            r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", key)
-        )
+        key = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", key)
+        key = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", key)
         if not key.startswith("encoder.layer."):
             out[key] = value
             continue
@@ -233,14 +232,14 @@ def load_encoder(folder: Path, random_init: bool = False):
             # the word-piece table included: torch's default initialisation is not transformers').
             return WordPieces(folder), encoder
         try:
-            state = from_transformers_names(load_file(str(weights)))
-        except ValueError:
-            state = None
-        if state is not None:
-            missing, unexpected = encoder.load_state_dict(state, strict=False)
+            missing, unexpected = encoder.load_state_dict(
+                from_transformers_names(load_file(str(weights))), strict=False
+            )
             if not missing and not unexpected:
                 return WordPieces(folder), encoder
-        # Weights this module does not know how to read: transformers does.
+        except (ValueError, RuntimeError):  # an unknown weight name, a tensor of another shape
+            pass
+        # Weights this module does not know how to place: transformers decides what to make of them.
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))

@@ -37,7 +37,8 @@ FROZEN_PREFIXES = ("encoder.embeddings.word_embeddings.",)
 
 
 def build_net(encoder, hidden: int = 256):
-    """The network around a transformers encoder (imports torch only when called)."""
+    """The network around an encoder from `mtcheck.bert.load_encoder` (mtcheck's BERT or a transformers
+    model: both answer ``.last_hidden_state``); imports torch only when called."""
     import torch
     from torch import nn
 

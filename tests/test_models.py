@@ -152,14 +152,14 @@ def test_other_transformers_folders_load_through_transformers(tiny_model: Path, 
         assert a["offsets"] == b["offsets"]
 
 
-def test_upstream_bert_checkpoints_load_natively_or_through_transformers(tmp_path: Path) -> None:
+def test_upstream_bert_checkpoints_load_natively_or_through_transformers(tmp_path: Path, monkeypatch) -> None:
     """A checkpoint as BERT's releases ship it ("bert." prefix, LayerNorm gamma/beta, pre-training heads)
     runs natively with the same hidden states; weights mtcheck.bert can't place go to transformers."""
     import shutil
 
     import torch
     from safetensors.torch import save_file
-    from transformers import BertConfig, BertModel
+    from transformers import AutoModel, BertConfig, BertModel
 
     from mtcheck.bert import load_encoder
     from mtcheck.models import default_embedder_path
@@ -190,3 +190,13 @@ def test_upstream_bert_checkpoints_load_natively_or_through_transformers(tmp_pat
     state["bert.encoder.layer.0.attention.self.rotary.weight"] = torch.zeros(2)  # nothing native reads
     save_file(state, str(folder / "model.safetensors"))
     assert not getattr(load_encoder(folder)[1], "native_bert", False)
+
+    # A tensor of another shape is transformers' to judge too (it explains the mismatch), not a crash here.
+    del state["bert.encoder.layer.0.attention.self.rotary.weight"]
+    state["bert.encoder.layer.0.output.dense.bias"] = torch.zeros(config.hidden_size + 1)
+    save_file(state, str(folder / "model.safetensors"))
+    asked = []
+    monkeypatch.setattr(
+        AutoModel, "from_pretrained", lambda path, **kw: asked.append(path) or "from transformers"
+    )
+    assert load_encoder(folder)[1] == "from transformers" and asked == [str(folder)]
