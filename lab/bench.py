@@ -91,14 +91,16 @@ def precision_agreement(model_path: str | None, mt: list[str], ref: list[str]) -
     return out
 
 
-def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple[str, str | None]]) -> dict:
+def bare_forward_seconds(
+    precision: str, sentences: list[str], pairs: list[tuple[str, str | None]], encoder=None
+) -> dict:
     """Seconds the pipeline's two networks need for the same inputs when nothing else runs: the MiniLM
     encoder over every sentence (the embedder's batches of 64, length-sorted) and over every unit's
     `[CLS] MT [SEP] reference [SEP]` pair (the quality model's batches of 32, length-sorted), tokenized
     beforehand, with weights at `precision` as the pipeline holds them, on the encoder implementation the
-    pipeline runs (`mtcheck.bert.load_encoder`). The quality model's encoder has
-    the base encoder's shape (6 x 384), so the base weights give its cost; its heads are a few small
-    matrices.
+    pipeline runs (`mtcheck.bert.load_encoder`), or on `encoder` if one is given (to compare
+    implementations). The quality model's encoder has the base encoder's shape (6 x 384), so the base
+    weights give its cost; its heads are a few small matrices.
     """
     import torch
     from transformers import AutoTokenizer  # pair encoding for the prepared inputs only (not timed)
@@ -108,9 +110,8 @@ def bare_forward_seconds(precision: str, sentences: list[str], pairs: list[tuple
 
     path = default_embedder_path()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
-    model = load_encoder(path)[1].eval()
-    if precision == "bf16":
-        model.to(torch.bfloat16)
+    model = (encoder or load_encoder(path)[1]).eval()
+    model.to(torch.bfloat16 if precision == "bf16" else torch.float32)
 
     def batches(inputs: list, size: int, max_length: int) -> list[dict]:
         order = sorted(range(len(inputs)), key=lambda i: len(str(inputs[i])))
