@@ -17,6 +17,11 @@ the reference, and model spans read with it) are evidence, not proof: capped at 
 reason, and counted at half weight in the verdict. Without any second text only the MT is read: the
 reference-based rules do not run and the model spans come from the model's reference-free mode.
 
+An MT unit with the human reference's own wording (`same_wording`: equal up to whitespace and Unicode
+normalisation) has nothing to flag: whatever a detector or the model would mark there is in the reference
+too. The pipeline scores such a unit 100 for quality and adequacy. Against a retranslation, agreeing with
+another MT system proves nothing, so such units are judged as usual.
+
 Verdict (`Flagger.verdict`), MQM weights minor 1, major 5, critical 25:
     penalty = reference-free flags + w x reference-based flags, w = 1 (reference) or 0.5 (retranslation);
     rewrite: a critical flag, penalty >= REWRITE_PENALTY, or (against a human reference only) quality
@@ -31,13 +36,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import replace
 
 from mtcheck.detectors import Detector, UnitContext, default_detectors, words_of
 from mtcheck.detectors.base import STOPWORDS, quote
 from mtcheck.types import SEVERITIES, VERDICTS, ErrorSpan, Flag
 
-VERSION = "flag3"
+VERSION = "flag4"
 SEVERITY_WEIGHT = {"minor": 1.0, "major": 5.0, "critical": 25.0}
 MODEL_DETECTOR = "model"
 MODEL_CATEGORY = {"accuracy": "accuracy/mistranslation", "fluency": "fluency/grammar"}
@@ -49,6 +55,15 @@ def _overlaps(a: Flag, b: Flag) -> bool:
 
 def _stem(word: str) -> str:
     return word.lower()[:5]
+
+
+def same_wording(mt: str, ref: str) -> bool:
+    """The MT unit says exactly what the reference says (whitespace and Unicode forms aside)."""
+
+    def norm(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", text).split())
+
+    return bool(mt.strip()) and norm(mt) == norm(ref)
 
 
 def missing_reference_words(mt: str, ref: str, limit: int = 3) -> list[str]:
@@ -92,7 +107,7 @@ class Flagger:
         src: str = "",
         kind: str = "body",
     ) -> list[Flag]:
-        if not mt.strip():
+        if not mt.strip() or (ref_kind == "reference" and same_wording(mt, ref or "")):
             return []
         ctx = UnitContext(mt, ref or "", ref_kind, src or "", kind)
         has_ref = bool(ref and ref.strip())

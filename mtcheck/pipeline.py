@@ -11,14 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from mtcheck import __version__
 from mtcheck.align import align
-from mtcheck.flag import Flagger
+from mtcheck.flag import Flagger, same_wording
 from mtcheck.io import read_text
 from mtcheck.lexical import LexicalScores
 from mtcheck.metric import Metric, load_metric
@@ -216,6 +216,13 @@ class Checker:
                 src_units = self._source_units(units, mt_sents, src_sents)
         with self._timed("metric"):
             prediction = self.metric.predict(mt_units, [r or None for r in ref_units])
+            if ref_kind == "reference":
+                # The reference's own wording is what the reference says: full marks, whatever the
+                # network makes of it (`flag.same_wording`; its flags are dropped in the flag stage).
+                prediction.units = [
+                    replace(p, quality=100.0, adequacy=100.0, spans=[]) if same_wording(m, r) else p
+                    for p, m, r in zip(prediction.units, mt_units, ref_units, strict=True)
+                ]
         with self._timed("score"):
             scores = self._unit_scores(mt_units, ref_units, src_units, prediction.units)
 

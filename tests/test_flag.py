@@ -261,6 +261,18 @@ def test_clean_sentence_against_itself_has_no_flags(flagger: Flagger) -> None:
         assert flagger.flag(mt, mt, [], kind="body") == []
 
 
+def test_the_references_own_wording_draws_no_flag_but_a_retranslations_does(flagger: Flagger) -> None:
+    garbled = "He said that the the talks, the leaders don’t have"
+    span = ErrorSpan(0, 2, "major", "accuracy", 0.9)
+    assert flagger.flag(garbled, garbled, [span], "reference") == []
+    assert (
+        flagger.flag(garbled, " He said  that the the\ntalks, the leaders don’t have ", [span], "reference")
+        == []
+    )
+    assert flagger.flag(garbled, garbled, [span], "retranslation")
+    assert flagger.flag(garbled, garbled.replace("He", "She"), [span], "reference")
+
+
 def test_offsets_always_index_the_mt(flagger: Flagger) -> None:
     texts = [HEADLINE_MT, OBAMA_MT, SALAD_MT, "  leading space and the the end of", "Путин — «да»"]
     for mt in texts:
@@ -301,4 +313,4 @@ def test_verdict_rule(flagger: Flagger) -> None:
 
 def test_signature_names_the_cuts() -> None:
     assert Flagger({"ok": 50.0}).signature != Flagger({"ok": 60.0}).signature
-    assert Flagger().signature.startswith("flags:flag3+")
+    assert Flagger().signature.startswith("flags:flag4+")

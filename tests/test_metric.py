@@ -104,3 +104,22 @@ def test_weights_round_trip_and_signature_tracks_them(tiny_model: Path, tmp_path
     assert a == again
     other = make_tiny_model(tmp_path / "other", seed=1)
     assert load_metric(other).signature != load_metric(tiny_model).signature
+
+
+def test_the_references_own_wording_scores_full_marks_only_against_a_human_reference(
+    tiny_model: Path,
+) -> None:
+    from mtcheck.pipeline import Checker, CheckOptions
+
+    mt = "MOSCOW, October 13. Putin said the talks would go on. He did not say when."
+    ref = "MOSCOW,  October 13.\nPutin said the talks will continue. He did not say when."
+    checker = Checker(CheckOptions(check_pairing=False), model_path=tiny_model)
+    units = checker.check("story", mt, ref).units
+    same = [u for u in units if u.mt.split() == u.ref.split()]
+    assert len(same) == 2 and len(units) == 3
+    for u in same:
+        assert (u.scores.quality, u.scores.adequacy, u.flags, u.verdict) == (100.0, 100.0, [], "ok")
+    other = next(u for u in units if u not in same)
+    assert other.scores.quality != 100.0  # the random network's own score
+    against_mt = checker.check("story", mt, ref, ref_kind="retranslation").units
+    assert all(u.scores.quality != 100.0 for u in against_mt)
