@@ -114,7 +114,6 @@ class _ChrfIndex:
         self.left_totals = self._totals(left_counts, gram_order, order)
         del left_counts  # each side's counts go once expanded: the index's peak is what it keeps
         self.right_totals = self._totals(right_counts, gram_order, order)
-        self.n_right = right_counts.shape[0]
         self.right = self._expand(right_counts, gram_order, offsets, n_cols, stack_orders=order)
 
     @staticmethod
@@ -213,7 +212,8 @@ class _ChrfIndex:
 
     def chrf_block(self, left_ids: np.ndarray, right_ids: np.ndarray) -> np.ndarray:
         """chrF (beta=1, 0..1) of every left row in `left_ids` against every right row in `right_ids`."""
-        stacked = np.concatenate([k * self.n_right + right_ids for k in range(self.order)])
+        runs = len(self.right_totals)  # right rows per order block
+        stacked = np.concatenate([k * runs + right_ids for k in range(self.order)])
         product = (self.left[left_ids] @ self.right[stacked].T).toarray().astype(np.float64)
         # Columns come order by order: (left, order, right) -> (left, right, order).
         matches = product.reshape(len(left_ids), self.order, len(right_ids)).transpose(0, 2, 1)
