@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         "--da-draw", choices=["rows", "items"], default=None, help="DA rows drawn singly or as whole segments"
     )
     t.add_argument("--rank-loss", type=float, default=None, help="weight of the within-item term (items)")
+    t.add_argument("--keep", choices=["best", "last"], default=None, help="epoch whose weights are written")
 
     c = verbs.add_parser("calibrate", help="fit a model folder's knots, decoding and verdict cuts (fit half)")
     c.add_argument("model", type=Path)
@@ -88,7 +89,16 @@ def main(argv: list[str] | None = None) -> None:
         from lab.train import Settings, train
 
         settings = Settings()
-        for name in ("epochs", "synthetic", "identity", "seed", "max_batches", "da_draw", "rank_loss"):
+        for name in (
+            "epochs",
+            "synthetic",
+            "identity",
+            "seed",
+            "max_batches",
+            "da_draw",
+            "rank_loss",
+            "keep",
+        ):
             if getattr(args, name) is not None:
                 setattr(settings, name, getattr(args, name))
         if args.parts:

@@ -18,7 +18,9 @@ scores the MT alone.
 
 Training runs under bf16 autocast (these CPUs have AVX-512 BF16/AMX) with the word-piece table frozen,
 saves a checkpoint every `--checkpoint-every` steps and resumes from it when started again with the same
-command. At the end it writes the model folder (config + float16 weights) and runs `lab.calibrate` on it.
+command. After each epoch it prints dev figures (the fit half's kept-out documents); at the end it writes
+the model folder (config + float16 weights) from the epoch whose figures `selection_score` ranks best (or
+the last, `--keep last`) and runs `lab.calibrate` on it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ MAX_SIDE_TOKENS = 150  # training pairs longer than this on either side are left
 @dataclass
 class Settings:
     seed: int = 13
-    epochs: int = 2
+    epochs: int = 4
+    # Which epoch's weights the model folder gets: "best" by `selection_score` on the dev figures
+    # printed after each epoch, or "last".
+    keep: str = "best"
     batch_size: int = 32
     lr: float = 6e-5
     head_lr: float = 1e-3
@@ -383,10 +388,19 @@ def evaluate_dev(net, batcher: Batcher, corpus: Corpus) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
+def selection_score(figures: dict[str, float]) -> float:
+    """How an epoch's dev figures rank it for `Settings.keep` "best": the sum of the three figures the
+    quality-model targets are about (ru-en and MQM tau_item, MQM Major-span F1 at tag probability 0.5),
+    equally weighted because no one of them is the product's alone."""
+    return figures["ruen_tau_item"] + figures["mqm_tau_item"] + figures["mqm_major_f1@0.5"]
+
+
 def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | None = None) -> Path:
     import torch
     from tqdm import tqdm
 
+    if settings.keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', not {settings.keep!r}")
     if settings.rank_loss and settings.da_draw != "items":
         # Rows drawn singly leave every group one example, where the within-item term is zero.
         raise ValueError("rank_loss needs da_draw 'items' (--da-draw items)")
@@ -422,6 +436,7 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
         opt, lambda step: min(1.0, (step + 1) / warm) * max(0.0, (total - step) / max(1, total - warm))
     )
     ckpt = out / "checkpoint.pt"
+    best_path = out / "best-epoch.pt"  # the trainable weights of the best epoch so far (keep "best")
     done, history = 0, []
     if ckpt.is_file():
         state = torch.load(ckpt, weights_only=False)
@@ -477,8 +492,20 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
             figures = evaluate_dev(net, batcher, corpus)
             history.append({"epoch": epoch + 1, "step": step, **figures})
             print(f"\nepoch {epoch + 1}: dev {figures}", flush=True)
+            if settings.keep == "best" and all(
+                selection_score(figures) > selection_score(h) for h in history[:-1]
+            ):
+                # Written before the checkpoint, so a run stopped in between keeps this epoch as best.
+                _save_trainable(best_path, net)
             _save_checkpoint(ckpt, net, opt, sched, step, history)
     bar.close()
+    kept = len(history)
+    if settings.keep == "best" and history:
+        kept = max(history, key=selection_score)["epoch"]
+        import torch
+
+        net.load_state_dict(torch.load(best_path, weights_only=True), strict=False)
+        print(f"keeping epoch {kept} of {len(history)} (best dev by lab.train.selection_score)", flush=True)
     neural.save_weights(net, out)
     config = {
         "class": "neural-tagger",
@@ -495,11 +522,13 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
             "data": {p.name: None for p in corpus.files},
             "data_digest": file_digest(corpus.files),
             "history": history,
+            "kept_epoch": kept,
             "seconds": round(time.time() - started),
         },
     }
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     ckpt.unlink(missing_ok=True)
+    best_path.unlink(missing_ok=True)
     return out
 
 
@@ -515,14 +544,25 @@ def _encoder_entry(base_path: Path, encoder_path: Path | None) -> dict:
     return {"path": str(encoder_path), "name": Path(encoder_path).name}
 
 
+def _trainable(net) -> dict:
+    return {k: v for k, v in net.state_dict().items() if not k.startswith(neural.FROZEN_PREFIXES)}
+
+
+def _save_trainable(path: Path, net) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(_trainable(net), tmp)
+    tmp.replace(path)
+
+
 def _save_checkpoint(path: Path, net, opt, sched, step: int, history: list) -> None:
     import torch
 
     tmp = path.with_suffix(".tmp")
-    trainable = {k: v for k, v in net.state_dict().items() if not k.startswith(neural.FROZEN_PREFIXES)}
     torch.save(
         {
-            "net": trainable,
+            "net": _trainable(net),
             "opt": opt.state_dict(),
             "sched": sched.state_dict(),
             "step": step,
