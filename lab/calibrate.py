@@ -56,7 +56,7 @@ def calibrate(folder: Path, data_dir: Path) -> dict:
         **{k: v for k, v in config["training"]["settings"].items() if k in Settings.__dataclass_fields__}
     )
     corpus = Corpus(Path(data_dir), settings)
-    metric = load_metric(folder, precision="bf16")
+    metric = load_metric(folder, precision="auto")
     rows = corpus.dev_ruen + corpus.dev_mqm
     print(f"calibrating on {len(corpus.dev_ruen)} ru-en and {len(corpus.dev_mqm)} MQM dev rows", flush=True)
     with_ref = metric.raw_outputs([r.mt for r in rows], [r.ref for r in rows])

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     b = verbs.add_parser("bench", help="throughput of the whole pipeline on this machine")
     b.add_argument("--data", type=Path, default=None, help="jsonl of whole documents (default corpora/)")
     b.add_argument("--sentences", type=int, default=1000)
-    b.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    b.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
     b.add_argument("--model", type=Path, default=None)
     b.add_argument("--align-embeddings", action="store_true")
     b.add_argument("--json", type=Path, default=None)

@@ -30,10 +30,11 @@ def _model_options(func):
     )(func)
     func = click.option(
         "--precision",
-        type=click.Choice(["bf16", "fp32"]),
-        default="bf16",
+        type=click.Choice(["auto", "bf16", "fp32"]),
+        default="auto",
         show_default=True,
-        help="Arithmetic of the quality model (bf16: the CPU's fast path; scores agree with fp32).",
+        help="Arithmetic of the models: bf16 (scores agree with fp32) is fast on CPUs with AVX-512 BF16 "
+        "or AMX and emulated, far slower, elsewhere; auto picks bf16 only where the CPU has it.",
     )(func)
     func = click.option(
         "--model",
@@ -65,6 +66,15 @@ def _checker(
     # for encoder folders mtcheck.bert cannot run (importing it just to quiet it costs a second).
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if precision == "bf16":
+        from mtcheck.models import native_bf16
+
+        if not native_bf16():
+            click.echo(
+                "warning: this CPU has no native bf16 (AVX-512 BF16 or AMX): bf16 runs emulated, many "
+                "times slower than fp32; drop --precision to let mtcheck choose",
+                err=True,
+            )
     options = CheckOptions(
         ref_kind=ref_kind,
         mode=mode,

@@ -260,15 +260,15 @@ class NeuralMetric:
         self,
         folder: Path,
         config: dict,
-        precision: str = "bf16",
+        precision: str = "auto",
         encoder_path: str | Path | None = None,
         batch_size: int = 32,
     ):
-        if precision not in ("bf16", "fp32"):
-            raise ValueError(f"precision must be bf16 or fp32, not {precision!r}")
+        from mtcheck.models import resolve_precision
+
         self.folder = Path(folder)
         self.config = config
-        self.precision = precision
+        self.precision = resolve_precision(precision)
         self.encoder_path = Path(encoder_path) if encoder_path else None
         self.batch_size = batch_size
         self.max_length = int(config.get("max_length", 512))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mtcheck.metric import load_metric
+from mtcheck.models import resolve_precision
 from mtcheck.neural import Knots, decode_spans, windows
 from mtcheck.types import ModelMissingError
 
@@ -27,7 +28,8 @@ def test_predict_gives_one_prediction_per_unit(tiny_model: Path) -> None:
     assert omitted.quality is None and omitted.spans == []
     assert alone.adequacy is None  # no reference: nothing to be adequate to
     assert set(first.raw) == {"quality_raw", "adequacy_raw", "fluency_raw"}
-    assert prediction.signature.startswith("model:") and "prec:bf16" in prediction.signature
+    assert prediction.signature.startswith("model:")
+    assert f"prec:{resolve_precision('auto')}" in prediction.signature  # the precision that ran
 
 
 def test_spans_cover_whole_words_of_the_mt(tiny_model: Path) -> None:

@@ -7,8 +7,34 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtcheck.models import Embedder
+from mtcheck import models
+from mtcheck.metric import load_metric
+from mtcheck.models import Embedder, resolve_precision
 from mtcheck.types import ModelMissingError
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_takes_bf16_only_where_the_cpu_has_it(monkeypatch, tiny_model: Path, native) -> None:
+    monkeypatch.setattr(models, "native_bf16", lambda: native)
+    want = "bf16" if native else "fp32"
+    assert resolve_precision("auto") == want
+    assert Embedder(precision="auto").name.endswith(f"/{want}")
+    assert load_metric(tiny_model).signature.endswith(f"prec:{want}")  # auto is the default
+    # Asked for by name, either precision runs as asked.
+    assert resolve_precision("bf16") == "bf16" and resolve_precision("fp32") == "fp32"
+    with pytest.raises(ValueError, match="auto, bf16, fp32"):
+        resolve_precision("int8")
+
+
+def test_cli_warns_when_bf16_is_asked_for_on_a_cpu_without_it(monkeypatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mtcheck.cli import cli
+
+    monkeypatch.setattr(models, "native_bf16", lambda: False)
+    (tmp_path / "a.txt").write_text("", encoding="utf-8")  # fails after the warning: no model runs
+    result = CliRunner().invoke(cli, ["score", str(tmp_path / "a.txt"), "--precision", "bf16"])
+    assert "no native bf16" in result.stderr and result.exit_code != 0
 
 
 def test_missing_embedder_folder_raises_model_missing(tmp_path: Path) -> None:

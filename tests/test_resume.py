@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mtcheck.batch import LEDGER_DIR
+from mtcheck.models import resolve_precision
 from mtcheck.report import write_atomic
 
 from .conftest import REPO, make_articles
@@ -124,10 +125,12 @@ def test_a_rerun_redoes_only_what_changed_and_force_redoes_all(wire, tiny_model,
 def test_a_rerun_with_other_settings_rescores(wire, tiny_model, tmp_path):
     out = tmp_path / "reports"
     assert batch(wire, out, tiny_model).returncode == 0
-    other = batch(wire, out, tiny_model, "--precision", "fp32")
+    # The precision other than the one `auto` (the default) picks on this CPU.
+    precision = "fp32" if resolve_precision("auto") == "bf16" else "bf16"
+    other = batch(wire, out, tiny_model, "--precision", precision)
     assert other.returncode == 0
     assert "already reported" not in other.stderr
-    assert "prec:fp32" in (out / "index.html").read_text(encoding="utf-8")
+    assert f"prec:{precision}" in (out / "index.html").read_text(encoding="utf-8")
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):

@@ -103,3 +103,22 @@ def test_cli_benchmark_article_is_whole_paragraphs_of_both_sides() -> None:
     assert found == len(segment(mt)) >= 30
     assert len(mt.split("\n\n")) == len(ref.split("\n\n"))
     assert len(segment(first_paragraphs(29)[0])) <= found  # the fewest paragraphs that reach the count
+
+
+def test_the_trainer_keeps_the_epoch_best_on_the_dev_rule() -> None:
+    from lab.train import best_epoch
+
+    def figures(epoch: int, ruen: float, mqm: float, f1: float) -> dict:
+        return {"epoch": epoch, "ruen_tau_item": ruen, "mqm_tau_item": mqm, "mqm_major_f1@0.5": f1}
+
+    # The four-epoch run of docs/2026-12-02-four-epochs.md: the third epoch, not the last.
+    history = [
+        figures(1, 0.0665, 0.0865, 0.1140),
+        figures(2, 0.0807, 0.0868, 0.1063),
+        figures(3, 0.1337, 0.1042, 0.1474),
+        figures(4, 0.0971, 0.0948, 0.1419),
+    ]
+    assert best_epoch(history) == 3
+    # The sum decides, not any one figure: better rankings do not outweigh a much worse span F1.
+    assert best_epoch([figures(1, 0.10, 0.10, 0.20), figures(2, 0.12, 0.12, 0.10)]) == 1
+    assert best_epoch([figures(1, 0.1, 0.1, 0.1), figures(2, 0.1, 0.1, 0.1)]) == 1
