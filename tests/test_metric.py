@@ -125,3 +125,23 @@ def test_the_references_own_wording_scores_full_marks_only_against_a_human_refer
     assert other.scores.quality != 100.0  # the random network's own score
     against_mt = checker.check("story", mt, ref, ref_kind="retranslation").units
     assert all(u.scores.quality != 100.0 for u in against_mt)
+
+
+def test_batches_hold_inputs_of_similar_length(tiny_model: Path) -> None:
+    from types import SimpleNamespace
+
+    metric = load_metric(tiny_model, batch_size=3, length_spread=1.25)
+    lengths = [10, 40, 11, 12, 12, 51, 13, 100, 41]
+    jobs = [(i, 0, SimpleNamespace(input_ids=[0] * n)) for i, n in enumerate(lengths)]
+    batches = metric._batches(jobs)
+    assert sorted(j[0] for b in batches for j in b) == list(range(len(lengths)))  # every input once
+    for batch in batches:
+        sizes = [len(j[2].input_ids) for j in batch]
+        assert len(batch) <= 3 and max(sizes) <= 1.25 * min(sizes)
+    assert [[len(j[2].input_ids) for j in b] for b in batches] == [
+        [10, 11, 12],
+        [12, 13],
+        [40, 41],
+        [51],
+        [100],
+    ]
