@@ -188,7 +188,6 @@ def main(
 ) -> dict:
     from mtcheck.models import native_bf16, resolve_precision
 
-    precision = resolve_precision(precision)
     articles = articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
     stages: dict[str, float] = defaultdict(float)
 
@@ -200,6 +199,7 @@ def main(
     start = time.perf_counter()
     _import_model_libraries()
     imports = time.perf_counter() - start
+    precision = resolve_precision(precision)  # after the clock: it imports torch to ask about the CPU
     start = time.perf_counter()
     checker = Checker(
         CheckOptions(precision=precision, align_embeddings=align_embeddings, check_pairing=False),
