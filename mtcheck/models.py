@@ -42,11 +42,16 @@ def native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
-def resolve_precision(precision: str) -> str:
-    """The precision to run: `auto` is bf16 where the CPU computes it natively, else fp32."""
+def check_precision(precision: str) -> str:
+    """`precision` if it is one of PRECISIONS (without importing torch), else ValueError."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "auto":
+    return precision
+
+
+def resolve_precision(precision: str) -> str:
+    """The precision to run: `auto` is bf16 where the CPU computes it natively, else fp32."""
+    if check_precision(precision) == "auto":
         return "bf16" if native_bf16() else "fp32"
     return precision
 
@@ -119,12 +124,17 @@ class Embedder:
         precision: str = "fp32",
     ):
         self.path = Path(path) if path else None
-        self.precision = resolve_precision(precision)
+        self.requested_precision = check_precision(precision)
         self.batch_size = batch_size
         self.max_length = max_length
         self._model = None
         self._tokenizer = None
         self._memo = TextMemo(memo_size)
+
+    @functools.cached_property
+    def precision(self) -> str:
+        """The precision that runs; resolved on first use, so building the object never imports torch."""
+        return resolve_precision(self.requested_precision)
 
     @property
     def name(self) -> str:
@@ -192,6 +202,11 @@ class SourceEncoder:
         # With --src the aligner embeds each MT and source sentence, then the scorer the same texts again
         # (single-sentence units): a text -> vector memo runs each through the encoder once.
         self._memo = TextMemo(memo_size)
+
+    @functools.cached_property
+    def precision(self) -> str:
+        """The precision that runs; resolved on first use, so building the object never imports torch."""
+        return resolve_precision(self.requested_precision)
 
     @property
     def name(self) -> str:

@@ -268,11 +268,11 @@ class NeuralMetric:
         batch_size: int = 32,
         length_spread: float = LENGTH_SPREAD,
     ):
-        from mtcheck.models import resolve_precision
+        from mtcheck.models import check_precision
 
         self.folder = Path(folder)
         self.config = config
-        self.precision = resolve_precision(precision)
+        self.requested_precision = check_precision(precision)
         self.encoder_path = Path(encoder_path) if encoder_path else None
         self.batch_size = batch_size
         self.length_spread = length_spread
@@ -318,6 +318,13 @@ class NeuralMetric:
         self._torch = torch
 
     # -- identity --------------------------------------------------------------------------------------
+    @cached_property
+    def precision(self) -> str:
+        """The precision that runs; resolved on first use, so building the metric never imports torch."""
+        from mtcheck.models import resolve_precision
+
+        return resolve_precision(self.requested_precision)
+
     @cached_property
     def digest(self) -> str:
         """sha1 of the folder's config and weights, read once: every article's signature names it."""

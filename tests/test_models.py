@@ -226,3 +226,14 @@ def test_upstream_bert_checkpoints_load_natively_or_through_transformers(tmp_pat
         AutoModel, "from_pretrained", lambda path, **kw: asked.append(path) or "from transformers"
     )
     assert load_encoder(folder)[1] == "from transformers" and asked == [str(folder)]
+
+
+def test_building_a_checker_imports_no_torch() -> None:
+    """Bad input is refused before any model loads: the precision `auto` asks torch about is resolved on
+    first use, not when the checker is built."""
+    import subprocess
+    import sys
+
+    code = "import sys; from mtcheck import Checker; Checker(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
