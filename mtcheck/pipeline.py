@@ -21,7 +21,7 @@ from mtcheck.align import align
 from mtcheck.flag import Flagger, same_wording
 from mtcheck.io import read_text
 from mtcheck.lexical import LexicalScores
-from mtcheck.metric import Metric, load_metric
+from mtcheck.metric import Metric, UnitPrediction, load_metric
 from mtcheck.models import Embedder, SourceEncoder
 from mtcheck.segment import segment, segment_lines
 from mtcheck.types import (
@@ -90,6 +90,10 @@ class Checker:
         self._segmented: dict[tuple[str, str | None, str | None], tuple] = {}
         # File contents read ahead by `prefetch_files`, taken (once) by `check_files`, keyed by their paths.
         self._read: dict[tuple[Path, Path | None, Path | None], tuple[str, str | None, str | None]] = {}
+        # Alignments and the metric's unit predictions done ahead by `prefetch`: units keyed by the
+        # article's texts, predictions by (MT unit, reference unit or None); `check` takes each once.
+        self._aligned: dict[tuple[str, str | None, str | None], list[Unit]] = {}
+        self._predicted: dict[tuple[str, str | None], UnitPrediction] = {}
 
     @property
     def signature(self) -> str:
@@ -117,7 +121,10 @@ class Checker:
         `check` raises the error. Windows of a few dozen articles keep the vectors within the memo.
         """
         texts: list[str] = []
-        self._segmented.clear()  # what an earlier window left unchecked is dropped, not hoarded
+        # What an earlier window left unchecked is dropped, not hoarded.
+        self._segmented.clear()
+        self._aligned.clear()
+        self._predicted.clear()
         with self._timed("segment"):
             for key in articles:
                 try:
@@ -128,6 +135,27 @@ class Checker:
                 texts += [s.text for s in ready[0]] + [s.text for s in ready[1] or []]
         with self._timed("embed"):
             self.embedder.encode(texts)
+        # Align every article of the window, then run the metric once over all their units: one
+        # article's units alone make small, padded batches (8 units an article on ru-en news).
+        pairs: dict[tuple[str, str | None], None] = {}
+        for key, (mt_sents, ref_sents, _src) in self._segmented.items():
+            if not mt_sents or (ref_sents is not None and not ref_sents):
+                continue  # `check` raises the error
+            if ref_sents and self.options.check_pairing and self.options.mode != "aligned":
+                try:
+                    self._check_pairing("", mt_sents, ref_sents, self.options.ref_kind)
+                except MtcheckError:
+                    continue
+            with self._timed("align"):
+                units = self._align(mt_sents, ref_sents or [])
+            self._aligned[key] = units
+            for mt, ref in zip(*self._unit_texts(units, mt_sents, ref_sents or []), strict=True):
+                if mt:
+                    pairs[(mt, ref or None)] = None
+        if pairs:
+            with self._timed("metric"):
+                prediction = self.metric.predict([m for m, _ in pairs], [r for _, r in pairs])
+            self._predicted = dict(zip(pairs, prediction.units, strict=True))
 
     def prefetch_files(self, articles: list[tuple[Path, Path | None, Path | None]]) -> None:
         """`prefetch` for articles given as files (MT, reference or None, source or None): each is read
@@ -199,40 +227,30 @@ class Checker:
                 self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
 
         with self._timed("align"):
-            if not ref_sents:
-                units = [Unit((i,), ()) for i in range(len(mt_sents))]
-            elif opts.mode == "aligned":
-                units = [Unit((i,), (i,)) for i in range(len(mt_sents))]
-            else:
-                units = align(
-                    [s.text for s in mt_sents],
-                    [s.text for s in ref_sents],
-                    embed=self.embedder.encode if opts.align_embeddings else None,
-                )
+            units = self._aligned.pop((mt_text, ref_text, src_text), None) or self._align(mt_sents, ref_sents)
 
-        mt_units = [" ".join(mt_sents[i].text for i in u.mt_ids) for u in units]
-        ref_units = [" ".join(ref_sents[i].text for i in u.ref_ids) for u in units]
+        mt_units, ref_units = self._unit_texts(units, mt_sents, ref_sents)
         src_units = None
         if src_sents:
             with self._timed("source"):
                 src_units = self._source_units(units, mt_sents, src_sents)
         with self._timed("metric"):
-            prediction = self.metric.predict(mt_units, [r or None for r in ref_units])
+            unit_predictions = self._predict(mt_units, ref_units)
             if ref_kind == "reference":
                 # The reference's own wording is what the reference says: full marks, whatever the
                 # network makes of it (`flag.same_wording`; its flags are dropped in the flag stage).
-                prediction.units = [
+                unit_predictions = [
                     replace(p, quality=100.0, adequacy=100.0, spans=[]) if same_wording(m, r) else p
-                    for p, m, r in zip(prediction.units, mt_units, ref_units, strict=True)
+                    for p, m, r in zip(unit_predictions, mt_units, ref_units, strict=True)
                 ]
         with self._timed("score"):
-            scores = self._unit_scores(mt_units, ref_units, src_units, prediction.units)
+            scores = self._unit_scores(mt_units, ref_units, src_units, unit_predictions)
 
         results = []
         has_ref = bool(ref_sents)
         with self._timed("flag"):
             for n, (unit, mt, ref, unit_scores, predicted) in enumerate(
-                zip(units, mt_units, ref_units, scores, prediction.units, strict=True)
+                zip(units, mt_units, ref_units, scores, unit_predictions, strict=True)
             ):
                 kind = mt_sents[unit.mt_ids[0]].kind if unit.mt_ids else ref_sents[unit.ref_ids[0]].kind
                 src = src_units[n] if src_units else ""
@@ -263,6 +281,35 @@ class Checker:
             f"|src:{self.source_encoder.name}" if src_units else ""
         )
         return ArticleResult(doc=doc, units=results, ref_kind=ref_kind, signature=signature)
+
+    def _align(self, mt_sents: list[Sentence], ref_sents: list[Sentence]) -> list[Unit]:
+        if not ref_sents:
+            return [Unit((i,), ()) for i in range(len(mt_sents))]
+        if self.options.mode == "aligned":
+            return [Unit((i,), (i,)) for i in range(len(mt_sents))]
+        return align(
+            [s.text for s in mt_sents],
+            [s.text for s in ref_sents],
+            embed=self.embedder.encode if self.options.align_embeddings else None,
+        )
+
+    @staticmethod
+    def _unit_texts(
+        units: list[Unit], mt_sents: list[Sentence], ref_sents: list[Sentence]
+    ) -> tuple[list[str], list[str]]:
+        mt_units = [" ".join(mt_sents[i].text for i in u.mt_ids) for u in units]
+        ref_units = [" ".join(ref_sents[i].text for i in u.ref_ids) for u in units]
+        return mt_units, ref_units
+
+    def _predict(self, mt_units: list[str], ref_units: list[str]) -> list[UnitPrediction]:
+        """The metric's prediction per unit: from `prefetch`'s batch where it ran, the rest now."""
+        keys = [(m, r or None) for m, r in zip(mt_units, ref_units, strict=True)]
+        known = {k: self._predicted.pop(k) for k in keys if k in self._predicted}
+        missing = [k for k in dict.fromkeys(keys) if k not in known]
+        if missing:
+            prediction = self.metric.predict([m for m, _ in missing], [r for _, r in missing])
+            known.update(zip(missing, prediction.units, strict=True))
+        return [known[k] for k in keys]
 
     def _unit_scores(self, mt_units, ref_units, src_units, predicted) -> list[UnitScores]:
         """The metric's scores beside the sacrebleu columns, the MiniLM cosine and the source cosine."""
