@@ -111,8 +111,9 @@ def bare_forward_seconds(
     precision: str, sentences: list[str], pairs: list[tuple[str, str | None]], encoder=None
 ) -> dict:
     """Seconds the pipeline's two networks need for the same inputs when nothing else runs: the MiniLM
-    encoder over every sentence (the embedder's batches of 64, length-sorted) and over every unit's
-    `[CLS] MT [SEP] reference [SEP]` pair (the quality model's batches of 32, length-sorted), tokenized
+    encoder over every sentence (the embedder's batches of up to 64) and over every unit's
+    `[CLS] MT [SEP] reference [SEP]` pair (the quality model's batches of up to 32), batched as the
+    pipeline batches them (`mtcheck.models.length_batches`, so both pad alike), tokenized
     beforehand, with weights at `precision` as the pipeline holds them, on the encoder implementation the
     pipeline runs (`mtcheck.bert.load_encoder`), or on `encoder` if one is given (to compare
     implementations). The quality model's encoder has the base encoder's shape (6 x 384), so the base
@@ -122,18 +123,22 @@ def bare_forward_seconds(
     from transformers import AutoTokenizer  # pair encoding for the prepared inputs only (not timed)
 
     from mtcheck.bert import load_encoder
-    from mtcheck.models import default_embedder_path
+    from mtcheck.models import default_embedder_path, length_batches
 
     path = default_embedder_path()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = (encoder or load_encoder(path)[1]).eval()
     model.to(torch.bfloat16 if precision == "bf16" else torch.float32)
 
+    def pieces(item) -> int:
+        first, second = item if isinstance(item, tuple) else (item, None)
+        return len(tokenizer(first, second, truncation=True, max_length=512)["input_ids"])
+
     def batches(inputs: list, size: int, max_length: int) -> list[dict]:
-        order = sorted(range(len(inputs)), key=lambda i: len(str(inputs[i])))
+        # The product's batching (`mtcheck.models.length_batches`), so both pad alike.
         out = []
-        for start in range(0, len(order), size):
-            chunk = [inputs[i] for i in order[start : start + size]]
+        for idx in length_batches([min(pieces(x), max_length) for x in inputs], size):
+            chunk = [inputs[i] for i in idx]
             if isinstance(chunk[0], tuple):
                 first = [m for m, _ in chunk]
                 second = [r or None for _, r in chunk]

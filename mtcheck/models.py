@@ -104,6 +104,25 @@ class TextMemo:
         return len(self._items)
 
 
+# A batch's longest input is at most this many times its shortest: every input is padded to its batch's
+# longest. Set by measurement on the benchmark's ru-en documents: the quality model's padding fell from 78%
+# to 6% of the pieces run (406 batches for 123 articles, not 123).
+LENGTH_SPREAD = 1.25
+
+
+def length_batches(lengths: list[int], batch_size: int, spread: float = LENGTH_SPREAD) -> list[list[int]]:
+    """Indices of `lengths` in length-sorted batches of at most `batch_size` whose longest is at most
+    `spread` times their shortest."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        batch = batches[-1] if batches else None
+        if batch and len(batch) < batch_size and lengths[i] <= spread * lengths[batch[0]]:
+            batch.append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 class Embedder:
     """Sentence embeddings from a transformers encoder (mean pooling, L2-normalised).
 
@@ -168,12 +187,12 @@ class Embedder:
         import torch
 
         results: list = [None] * len(texts)
-        # Length-sorted batches: little padding is computed.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
+        texts = [t or " " for t in texts]
+        # Batches of similar length in word pieces: little padding is computed.
+        pieces = [min(len(self._tokenizer(t)["input_ids"]), self.max_length) for t in texts]
+        for idx in length_batches(pieces, self.batch_size):
             batch = self._tokenizer(
-                [texts[j] or " " for j in idx],
+                [texts[j] for j in idx],
                 padding=True,
                 truncation=True,
                 max_length=self.max_length,

@@ -26,15 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from mtcheck.metric import Prediction, UnitPrediction
+from mtcheck.models import LENGTH_SPREAD
 from mtcheck.types import ErrorSpan
 
 TAGS = ("ok", "minor", "major", "critical")
 CATEGORIES = ("accuracy", "fluency")
 SCORE_HEADS = ("quality", "adequacy", "fluency")
 WEIGHTS_FILE = "weights.safetensors"
-# A batch's longest input is at most this many times its shortest. Set by measurement on the benchmark's
-# ru-en documents: padding fell from 78% to 6% of the pieces run (406 batches for 123 articles, not 123).
-LENGTH_SPREAD = 1.25
 # The base encoder's word-piece table is frozen in training and so never stored in a model folder.
 FROZEN_PREFIXES = ("encoder.embeddings.word_embeddings.",)
 
@@ -427,21 +425,14 @@ class NeuralMetric:
 
     def _batches(self, jobs: list) -> list[list]:
         """Length-sorted batches of at most `batch_size` inputs whose longest is at most `length_spread`
-        times their shortest: every input is padded to its batch's longest, and one article's few units,
-        padded together, ran 78% more pieces than they hold (WMT22 ru-en benchmark documents)."""
-        batches: list[list] = []
-        for job in sorted(jobs, key=lambda j: len(j[2].input_ids)):
-            n = len(job[2].input_ids)
-            batch = batches[-1] if batches else None
-            if (
-                batch
-                and len(batch) < self.batch_size
-                and n <= self.length_spread * len(batch[0][2].input_ids)
-            ):
-                batch.append(job)
-            else:
-                batches.append([job])
-        return batches
+        times their shortest (`models.length_batches`): one article's few units, padded together, ran 78%
+        more pieces than they hold (WMT22 ru-en benchmark documents)."""
+        from mtcheck.models import length_batches
+
+        lengths = [len(job[2].input_ids) for job in jobs]
+        return [
+            [jobs[i] for i in batch] for batch in length_batches(lengths, self.batch_size, self.length_spread)
+        ]
 
     def predict(self, mt: list[str], ref: list[str | None]) -> Prediction:
 

@@ -71,6 +71,28 @@ def test_embedder_runs_each_text_once_and_keeps_order() -> None:
     assert Embedder().encode([]).shape == (0, 384)
 
 
+def test_length_batches_keep_similar_lengths_together() -> None:
+    lengths = [10, 40, 11, 12, 41, 100, 13, 9]
+    batches = models.length_batches(lengths, batch_size=3, spread=1.25)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))  # each input once
+    assert all(len(batch) <= 3 for batch in batches)
+    assert all(max(lengths[i] for i in b) <= 1.25 * min(lengths[i] for i in b) for b in batches)
+    assert [lengths[i] for i in batches[0]] == [9, 10, 11]
+
+
+def test_embedder_vectors_do_not_depend_on_batching() -> None:
+    """Sentences of very different lengths, run batched (float32), give the vectors they give alone."""
+    texts = [
+        "Yes.",
+        "The talks resumed on Monday in Geneva after a week's pause.",
+        "Prices rose.",
+        "No " * 60,
+    ]
+    together = Embedder(precision="fp32", batch_size=2).encode(texts)
+    alone = np.stack([Embedder(precision="fp32").encode([t])[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
 def test_source_encoder_runs_each_text_once() -> None:
     from mtcheck.models import SourceEncoder
 
