@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mtcheck.metric import Prediction, UnitPrediction
-from mtcheck.models import LENGTH_SPREAD
+from mtcheck.models import LENGTH_SPREAD, length_batches
 from mtcheck.types import ErrorSpan
 
 TAGS = ("ok", "minor", "major", "critical")
@@ -427,8 +427,6 @@ class NeuralMetric:
         """Length-sorted batches of at most `batch_size` inputs whose longest is at most `length_spread`
         times their shortest (`models.length_batches`): one article's few units, padded together, ran 78%
         more pieces than they hold (WMT22 ru-en benchmark documents)."""
-        from mtcheck.models import length_batches
-
         lengths = [len(job[2].input_ids) for job in jobs]
         return [
             [jobs[i] for i in batch] for batch in length_batches(lengths, self.batch_size, self.length_spread)

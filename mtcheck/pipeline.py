@@ -1,4 +1,4 @@
-"""The pipeline: read -> segment -> align -> metric -> flag, for one article at a time.
+"""The pipeline: read -> segment -> align -> metric -> flag, article by article.
 
 `Checker` is built once per process and holds the models (loaded lazily, once), so a batch of
 articles pays the start-up cost a single time. It returns plain `ArticleResult`s; writing them
@@ -113,12 +113,13 @@ class Checker:
                 hook(stage, time.perf_counter() - start)
 
     def prefetch(self, articles: list[tuple[str, str | None, str | None]]) -> None:
-        """Segment several upcoming articles (MT, reference or None, source or None) and embed their
-        sentences in one go.
+        """Segment several upcoming articles (MT, reference or None, source or None), embed their
+        sentences, align them and run the metric over all their units, each in one go.
 
-        MiniLM then runs length-sorted batches across articles instead of one small batch per article;
-        `check` finds the segments and vectors ready. An article that fails here is left alone: its own
-        `check` raises the error. Windows of a few dozen articles keep the vectors within the memo.
+        Both networks then run length-sorted batches across articles instead of a few small ones per
+        article; `check` finds the segments, vectors, alignments and unit predictions ready. An article
+        that fails here is left alone: its own `check` raises the error. Windows of a few dozen articles
+        keep the vectors within the memo.
         """
         texts: list[str] = []
         # What an earlier window left unchecked is dropped, not hoarded.
