@@ -47,6 +47,18 @@ def _predicted(outputs, rows, cuts) -> list[list]:
     ]
 
 
+def verdict_cuts(metric, knots: dict, clean_raw: np.ndarray) -> dict[str, float]:
+    """The verdict cuts from the raw quality of error-free human translations, on the scale the product
+    shows: through the knots just fitted. (The folder read may hold no knots yet, as after training, or
+    older ones: cuts fitted on that scale would not be the scale the verdicts are taken on.)"""
+    metric.config = {**metric.config, "knots": knots}
+    quality = np.array([metric.to_scale(float(raw), "ref", "quality") for raw in clean_raw])
+    return {
+        "ok": round(float(np.percentile(quality, 100 * OK_CUT_SHARE)), 2),
+        "rewrite": round(float(np.percentile(quality, 100 * REWRITE_CUT_SHARE)), 2),
+    }
+
+
 def calibrate(folder: Path, data_dir: Path) -> dict:
     from lab.train import Corpus, Settings
 
@@ -116,11 +128,7 @@ def calibrate(folder: Path, data_dir: Path) -> dict:
     config["decoding"] = {"minor": minor_cut, "major": major_cut, "critical": CRITICAL_CUT}
     report["decoding"] = {"major_f1_dev": best[1] if best else None}
 
-    quality = np.array([metric.to_scale(float(mqm_out[i]["raw"][0]), "ref", "quality") for i in clean_human])
-    config["verdict"] = {
-        "ok": round(float(np.percentile(quality, 100 * OK_CUT_SHARE)), 2),
-        "rewrite": round(float(np.percentile(quality, 100 * REWRITE_CUT_SHARE)), 2),
-    }
+    config["verdict"] = verdict_cuts(metric, knots, np.array([mqm_out[i]["raw"][0] for i in clean_human]))
     config["calibration"] = {
         "command": "python -m lab calibrate FOLDER DATA",
         "rules": {

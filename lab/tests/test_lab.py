@@ -122,3 +122,29 @@ def test_the_trainer_keeps_the_epoch_best_on_the_dev_rule() -> None:
     # The sum decides, not any one figure: better rankings do not outweigh a much worse span F1.
     assert best_epoch([figures(1, 0.10, 0.10, 0.20), figures(2, 0.12, 0.12, 0.10)]) == 1
     assert best_epoch([figures(1, 0.1, 0.1, 0.1), figures(2, 0.1, 0.1, 0.1)]) == 1
+
+
+def test_verdict_cuts_are_fitted_on_the_scale_the_product_shows(tmp_path: Path) -> None:
+    """A folder fresh from training has no knots: the cuts must still be taken on the knots' scale, so that
+    the product, reading the folder afterwards, puts OK_CUT_SHARE of the clean rows under the ok cut."""
+    import json
+
+    import numpy as np
+
+    from lab.calibrate import OK_CUT_SHARE, REWRITE_CUT_SHARE, verdict_cuts
+    from mtcheck.metric import load_metric
+    from mtcheck.neural import Knots
+    from tests.conftest import make_tiny_model
+
+    folder = make_tiny_model(tmp_path / "model")
+    rng = np.random.default_rng(0)
+    dev_raw = rng.normal(0.0, 0.3, 500)  # all dev rows: what the knots are fitted on
+    clean_raw = rng.normal(0.2, 0.1, 200)  # error-free human translations among them
+    knots = {"ref": {head: Knots.fit(dev_raw).__dict__ for head in ("quality", "adequacy", "fluency")}}
+    cuts = verdict_cuts(load_metric(folder), knots, clean_raw)
+
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "knots": knots, "verdict": cuts}))
+    shown = np.array([load_metric(folder).to_scale(float(r), "ref", "quality") for r in clean_raw])
+    assert abs(np.mean(shown < cuts["ok"]) - OK_CUT_SHARE) <= 0.01
+    assert abs(np.mean(shown < cuts["rewrite"]) - REWRITE_CUT_SHARE) <= 0.01
