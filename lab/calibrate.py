@@ -49,8 +49,8 @@ def _predicted(outputs, rows, cuts) -> list[list]:
 
 def verdict_cuts(metric, knots: dict, clean_raw: np.ndarray) -> dict[str, float]:
     """The verdict cuts from the raw quality of error-free human translations, on the scale the product
-    shows: through the knots just fitted. (The folder read may hold no knots yet, as after training, or
-    older ones: cuts fitted on that scale would not be the scale the verdicts are taken on.)"""
+    shows: through the knots just fitted, which it sets on `metric`. (The folder read may hold no knots
+    yet, as after training, or older ones: cuts fitted on that scale are not where verdicts are taken.)"""
     metric.config = {**metric.config, "knots": knots}
     quality = np.array([metric.to_scale(float(raw), "ref", "quality") for raw in clean_raw])
     return {
