@@ -148,6 +148,7 @@ class Embedder:
         self.max_length = max_length
         self._model = None
         self._tokenizer = None
+        self.memo_size = memo_size
         self._memo = TextMemo(memo_size)
 
     @functools.cached_property
@@ -174,6 +175,11 @@ class Embedder:
 
             self._model.to(torch.bfloat16)
         self._model.eval()
+
+    def reserve(self, count: int) -> None:
+        """Let the memo hold at least `count` texts (a prefetch window's sentences, which the checks that
+        follow read again), and no more than its own size once a smaller window comes."""
+        self._memo.size = max(self.memo_size, count)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings, shape (len(texts), dim), unit length. Empty input gives shape (0, dim)."""

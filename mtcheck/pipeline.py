@@ -118,8 +118,8 @@ class Checker:
 
         Both networks then run length-sorted batches across articles instead of a few small ones per
         article; `check` finds the segments, vectors, alignments and unit predictions ready. An article
-        that fails here is left alone: its own `check` raises the error. Windows of a few dozen articles
-        keep the vectors within the memo.
+        that fails here is left alone: its own `check` raises the error. The embedder's memo is made to
+        hold the whole window's vectors until the next window.
         """
         texts: list[str] = []
         # What an earlier window left unchecked is dropped, not hoarded.
@@ -135,6 +135,7 @@ class Checker:
                 self._segmented[key] = ready
                 texts += [s.text for s in ready[0]] + [s.text for s in ready[1] or []]
         with self._timed("embed"):
+            self.embedder.reserve(len(set(texts)))
             self.embedder.encode(texts)
         # Align every article of the window, then run the metric once over all their units: one
         # article's units alone make small, padded batches (8 units an article on ru-en news).

@@ -78,6 +78,8 @@ def test_prefetch_embeds_ahead_and_changes_no_result(corpora: Path):
     expected = [plain.check("a", mt, ref), plain.check("b", mt, retrans, ref_kind="retranslation")]
 
     ahead = Checker(options)
+    # A memo smaller than the window: the prefetch must make room, or the checks would embed again.
+    ahead.embedder.memo_size = ahead.embedder._memo.size = 8
     run_texts: list[str] = []
     real_run = ahead.embedder._run
     ahead.embedder._run = lambda texts: run_texts.extend(texts) or real_run(texts)
