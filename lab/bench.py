@@ -123,7 +123,7 @@ def bare_forward_seconds(
     from transformers import AutoTokenizer  # pair encoding for the prepared inputs only (not timed)
 
     from mtcheck.bert import load_encoder
-    from mtcheck.models import default_embedder_path, length_batches
+    from mtcheck.models import PAD_MULTIPLE, default_embedder_path, length_batches
 
     path = default_embedder_path()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
@@ -134,8 +134,11 @@ def bare_forward_seconds(
         first, second = item if isinstance(item, tuple) else (item, None)
         return len(tokenizer(first, second, truncation=True, max_length=512)["input_ids"])
 
+    pad = {"pad_to_multiple_of": PAD_MULTIPLE}
+
     def batches(inputs: list, size: int, max_length: int) -> list[dict]:
-        # The product's batching (`mtcheck.models.length_batches`), so both pad alike.
+        # The product's batching (`mtcheck.models.length_batches`, lengths padded to `PAD_MULTIPLE`), so
+        # both pad alike.
         out = []
         for idx in length_batches([min(pieces(x), max_length) for x in inputs], size):
             chunk = [inputs[i] for i in idx]
@@ -143,9 +146,9 @@ def bare_forward_seconds(
                 first = [m for m, _ in chunk]
                 second = [r or None for _, r in chunk]
                 second = second if all(r is not None for r in second) else None
-                enc = tokenizer(first, second, padding=True, truncation=True, max_length=max_length)
+                enc = tokenizer(first, second, padding=True, truncation=True, max_length=max_length, **pad)
             else:
-                enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length)
+                enc = tokenizer(chunk, padding=True, truncation=True, max_length=max_length, **pad)
             out.append({k: torch.tensor(v) for k, v in enc.items()})
         return out
 

@@ -66,6 +66,7 @@ class WordPieces:
         padding: bool = False,
         truncation: bool = False,
         max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
         return_tensors: str | None = None,
     ) -> dict:
         if isinstance(text, str):
@@ -75,10 +76,13 @@ class WordPieces:
             return {"input_ids": enc.ids, "offset_mapping": enc.offsets}
         if not (padding and return_tensors == "pt") or return_offsets_mapping:
             raise TypeError("WordPieces: a batch is encoded padded, as torch tensors, without offsets")
-        return self._batch(text, add_special_tokens, max_length if truncation else None)
+        return self._batch(text, add_special_tokens, max_length if truncation else None, pad_to_multiple_of)
 
-    def _batch(self, texts: list[str], add_special_tokens: bool, max_length: int | None) -> dict:
-        """Padded tensors of a batch, each text cut to `max_length` pieces (the embedder's sentences)."""
+    def _batch(
+        self, texts: list[str], add_special_tokens: bool, max_length: int | None, multiple: int | None
+    ) -> dict:
+        """Padded tensors of a batch, each text cut to `max_length` pieces (the embedder's sentences), the
+        batch padded to a multiple of `multiple` pieces if given."""
         import torch
 
         rows = []
@@ -89,6 +93,8 @@ class WordPieces:
                 ids = ids[: max_length - 1] + ids[-1:] if add_special_tokens else ids[:max_length]
             rows.append(ids)
         n = max((len(r) for r in rows), default=0)
+        if multiple:
+            n = -(-n // multiple) * multiple
         input_ids = torch.full((len(rows), n), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), n), dtype=torch.long)
         for i, ids in enumerate(rows):

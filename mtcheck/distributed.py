@@ -1,8 +1,8 @@
 """Batches on a Ray cluster (`mtcheck batch --engine ray`): the same checks, spread over workers.
 
 Each worker is a Ray actor that builds one `Checker` and keeps its models loaded. The driver (the machine
-that runs the command) reads the input files, hands articles out in windows of `PREFETCH_WINDOW` (so
-MiniLM still batches across articles inside a worker), and writes every report itself: inputs and
+that runs the command) reads the input files, hands articles out in windows of `RAY_WINDOW` (so
+both networks still batch across articles inside a worker), and writes every report itself: inputs and
 outputs live only where the command runs; the workers need mtcheck installed, nothing else.
 
 A bad article costs only itself, as in one process (the worker catches its error). A worker that dies
@@ -20,10 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtcheck.batch import PREFETCH_WINDOW, Job, run_batch
+from mtcheck.batch import Job, run_batch
 from mtcheck.types import ArticleResult, MtcheckError
 
 log = logging.getLogger("mtcheck")
+
+# Articles handed to a worker at a time. Smaller than one process's prefetch window: windows are the unit
+# of work spread over the workers, and what is retried when a worker dies.
+RAY_WINDOW = 16
 
 WORKER_DIED = "the worker checking it died twice ({detail}); check it alone with `mtcheck score`"
 
@@ -140,7 +144,7 @@ def run_batch_ray(
     on_result: Callable[[ArticleResult], None],
     address: str | None = None,
     workers: int | None = None,
-    window: int = PREFETCH_WINDOW,
+    window: int = RAY_WINDOW,
     done: Callable[[], None] | None = None,
     on_workers: Callable[[list[int]], None] | None = None,
 ) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mtcheck.metric import Prediction, UnitPrediction
-from mtcheck.models import LENGTH_SPREAD, length_batches
+from mtcheck.models import LENGTH_SPREAD, length_batches, padded_length
 from mtcheck.types import ErrorSpan
 
 TAGS = ("ok", "minor", "major", "critical")
@@ -381,7 +381,7 @@ class NeuralMetric:
                 jobs.append((i, a, enc))
         results: dict[int, list] = {i: [] for i in tokens}
         for chunk in self._batches(jobs):
-            n = max(len(e.input_ids) for _, _, e in chunk)
+            n = padded_length(max(len(e.input_ids) for _, _, e in chunk))
             ids = torch.zeros(len(chunk), n, dtype=torch.long)
             types = torch.zeros_like(ids)
             mask = torch.zeros_like(ids)

@@ -155,11 +155,15 @@ def test_native_bert_gives_transformers_hidden_states() -> None:
         theirs = reference_tok(text, add_special_tokens=False, return_offsets_mapping=True)
         assert list(ours["input_ids"]) == list(theirs["input_ids"])
         assert [tuple(o) for o in ours["offset_mapping"]] == [tuple(o) for o in theirs["offset_mapping"]]
-    for cut in (8, 128):  # cut short (the closing [SEP] kept) and padded
-        ours = tokenizer(SENTENCES, padding=True, truncation=True, max_length=cut, return_tensors="pt")
-        theirs = reference_tok(SENTENCES, padding=True, truncation=True, max_length=cut, return_tensors="pt")
+    # Cut short (the closing [SEP] kept), padded, and padded to a multiple of 8 pieces (the product's batches).
+    for cut, multiple in ((8, None), (128, None), (128, 8)):
+        args = {"padding": True, "truncation": True, "max_length": cut, "return_tensors": "pt"}
+        if multiple:
+            args["pad_to_multiple_of"] = multiple
+        ours, theirs = tokenizer(SENTENCES, **args), reference_tok(SENTENCES, **args)
         assert torch.equal(ours["input_ids"], theirs["input_ids"])
         assert torch.equal(ours["attention_mask"], theirs["attention_mask"])
+    assert ours["input_ids"].shape[1] % 8 == 0
     encoder.eval()
     reference.eval()
     with torch.inference_mode():
