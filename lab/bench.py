@@ -5,7 +5,8 @@ segment with doc, seg, system, mt, ref; a document's mt lines joined are an arti
 from the bundled corpora/ folder, repeated until the requested number of MT sentences is reached.
 Reports sentences per second end to end, the share of time in each stage (timed through the
 pipeline's stage hook), model start-up time, peak resident memory and this machine's bare matmul
-rate in float32 and bfloat16 measured in the same run.
+rate in float32 and bfloat16 measured in the same run; then the same for fast mode (`--fast`, no sentence
+embedder) on the same articles, against the quality model's bare forward alone.
 """
 
 from __future__ import annotations
@@ -186,6 +187,29 @@ def _articles_from_corpora(folder: Path) -> list[tuple[str, str, str]]:
     return [(job.doc, read_text(job.mt), read_text(job.ref)) for job in jobs]
 
 
+def _run_plan(checker: Checker, plan: list[_Article], out_dir: Path, add) -> tuple[float, list]:
+    """Check the planned articles with the driver of `mtcheck batch` (windows of articles prefetched
+    together, then checked one by one), writing every report; seconds taken and the results."""
+    checked: list = []
+
+    def write(result) -> None:
+        checked.append(result)
+        with_time = time.perf_counter()
+        write_article(result, out_dir)
+        add("report", time.perf_counter() - with_time)
+
+    start = time.perf_counter()
+    failures = run_batch(
+        plan,
+        lambda article: checker.check(article.doc, article.mt, article.ref),
+        write,
+        prefetch=lambda window: checker.prefetch([(a.mt, a.ref, None) for a in window]),
+    )
+    if failures:
+        raise MtcheckError(f"benchmark article {failures[0][0]} failed: {failures[0][1]}")
+    return time.perf_counter() - start, checked
+
+
 def main(
     data: Path | None,
     sentences: int,
@@ -232,26 +256,21 @@ def main(
         plan.append(_Article(f"{doc}.{len(plan)}", mt, ref))
         planned += len(segment(mt))
 
-    checked: list = []
-
-    def write(result) -> None:
-        checked.append(result)
-        with_time = time.perf_counter()
-        write_article(result, out_dir)
-        add("report", time.perf_counter() - with_time)
-
-    # The same driver as `mtcheck batch`: windows of articles embedded together, then checked one by one.
-    start = time.perf_counter()
-    failures = run_batch(
-        plan,
-        lambda article: checker.check(article.doc, article.mt, article.ref),
-        write,
-        prefetch=lambda window: checker.prefetch([(a.mt, a.ref, None) for a in window]),
-    )
-    if failures:
-        raise MtcheckError(f"benchmark article {failures[0][0]} failed: {failures[0][1]}")
-    elapsed = time.perf_counter() - start
+    elapsed, checked = _run_plan(checker, plan, out_dir, add)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Fast mode (no sentence embedder) on the same articles, in its own checker; its networks' bare time
+    # is the quality model's alone.
+    fast_stages: dict[str, float] = defaultdict(float)
+
+    def add_fast(stage: str, seconds: float) -> None:
+        fast_stages[stage] += seconds
+
+    fast = Checker(CheckOptions(precision=precision, check_pairing=False, fast=True), model_path=model_path)
+    fast.metric.load()
+    fast.check("start-up", "Start-up check.", "Start-up check.")
+    fast.stage_hooks.append(add_fast)
+    fast.sentences = 0
+    fast_elapsed, _ = _run_plan(fast, plan, out_dir.with_name(out_dir.name + "_fast"), add_fast)
     # bf16 against float32 on a fixed set: the first 300 sentences of the planned articles, each with the
     # reference sentence of the same line (the data's rows; corpora/ articles pair by sentence order).
     pairs = [
@@ -270,6 +289,7 @@ def main(
         [(u.mt, u.ref or None) for u in units if u.mt],
     )
     bare["pipeline_over_bare"] = round(elapsed / (bare["embedder"] + bare["quality_model"]), 2)
+    bare["fast_over_bare"] = round(fast_elapsed / bare["quality_model"], 2)
     figures = {
         "precision": precision,
         "native_bf16": native_bf16(),
@@ -284,6 +304,11 @@ def main(
         "first_unit_seconds": round(first_unit, 2),
         "peak_rss_mib": round(peak_mib, 1),
         "stage_share": {k: round(v / elapsed, 3) for k, v in sorted(stages.items())},
+        "fast": {
+            "seconds": round(fast_elapsed, 2),
+            "sentences_per_second": round(fast.sentences / fast_elapsed, 1),
+            "stage_share": {k: round(v / fast_elapsed, 3) for k, v in sorted(fast_stages.items())},
+        },
         "bare_forward_seconds": bare,
         "matmul_gflops": {dt: round(matmul_gflops(dt), 1) for dt in ("float32", "bfloat16")},
         "signature": checker.signature,
@@ -300,6 +325,12 @@ def main(
     print(
         f"  the networks alone on the same inputs: embedder {bare['embedder']} s, quality model "
         f"{bare['quality_model']} s ({bare['pieces']} pieces); pipeline / bare = {bare['pipeline_over_bare']}"
+    )
+    f = figures["fast"]
+    shares = ", ".join(f"{stage} {share:.1%}" for stage, share in f["stage_share"].items())
+    print(
+        f"  fast mode (no sentence embedder): {f['sentences_per_second']} sentences/s ({fast_elapsed:.1f} s); "
+        f"pipeline / quality model alone = {bare['fast_over_bare']}; {shares}"
     )
     print(f"  bare 1024x1024 matmul: {figures['matmul_gflops']} GFLOP/s")
     print(f"  bf16 vs fp32 on {agreement['units']} sentences: {agreement}")

@@ -24,6 +24,12 @@ EXIT_ERROR = 2
 
 def _model_options(func):
     func = click.option(
+        "--fast",
+        is_flag=True,
+        help="Skip the sentence embedder: same scores, flags and verdicts, no similarity column and no "
+        "check that the two files tell the same story (as --no-pairing-check).",
+    )(func)
+    func = click.option(
         "--align-embeddings",
         is_flag=True,
         help="Align with MiniLM cosine as well as chrF (slower; slightly better on paraphrase-heavy text).",
@@ -59,6 +65,7 @@ def _checker(
     model_path,
     pairing_check: bool = True,
     align_embeddings: bool = False,
+    fast: bool = False,
 ):
     from mtcheck.pipeline import Checker, CheckOptions
 
@@ -81,6 +88,7 @@ def _checker(
         precision=precision,
         check_pairing=pairing_check,
         align_embeddings=align_embeddings,
+        fast=fast,
     )
     return Checker(options, embedder_path=embedder_path, model_path=model_path)
 
@@ -151,6 +159,7 @@ def score(
     model_path,
     embedder_path,
     align_embeddings,
+    fast,
 ) -> None:
     """Score one machine-translated article MT against --ref (or alone)."""
     from mtcheck.report import write_article, write_jsonl
@@ -163,6 +172,7 @@ def score(
         model_path,
         not no_pairing_check,
         align_embeddings,
+        fast,
     )
     doc = mt.name.split(".")[0] or mt.stem
     if ref is None:
@@ -229,6 +239,7 @@ def batch(
     model_path,
     embedder_path,
     align_embeddings,
+    fast,
 ) -> None:
     """Score a folder of NAME.mt.txt + NAME.ref.txt / NAME.retrans.txt files, or a manifest CSV.
 
@@ -253,6 +264,7 @@ def batch(
         model_path,
         not no_pairing_check,
         align_embeddings,
+        fast,
     )
     ledger = Ledger(output, checker.signature)
     pending, results, digests = ledger.split(jobs, force=force)

@@ -54,11 +54,27 @@ class CheckOptions:
     check_pairing: bool = True  # refuse an MT/reference pair that looks like two different stories
     # chrF alone aligns nearly as well (strict F1 0.982 vs 0.986 on ru-en) at a fraction of the cost.
     align_embeddings: bool = False
+    # Fast mode: the sentence embedder does not run. Units get no `similarity`, and nothing checks that
+    # the two texts tell the same story (as with check_pairing off); scores, flags and verdicts are
+    # those of the full mode, which embeds every sentence for those two alone.
+    fast: bool = False
 
     def __post_init__(self) -> None:
         check_ref_kind(self.ref_kind)
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.fast and self.align_embeddings:
+            raise InputError("fast mode runs no sentence embedder: drop --fast or --align-embeddings")
+
+    @property
+    def embeds(self) -> bool:
+        """Whether the sentence embedder runs (everything but fast mode)."""
+        return not self.fast
+
+    @property
+    def pairing_checked(self) -> bool:
+        """Whether MT and second text are checked to tell the same story (on embeddings; not line-aligned)."""
+        return self.check_pairing and self.embeds and self.mode != "aligned"
 
 
 StageHook = Callable[[str, float], None]
@@ -98,8 +114,9 @@ class Checker:
     @property
     def signature(self) -> str:
         align = "chrf+emb" if self.options.align_embeddings else "chrf"
+        embedder = self.embedder.name if self.options.embeds else "none"
         return (
-            f"mtcheck:{__version__}|emb:{self.embedder.name}|{self.metric.signature}|{self.lexical.signature}"
+            f"mtcheck:{__version__}|emb:{embedder}|{self.metric.signature}|{self.lexical.signature}"
             f"|{self.flagger.signature}|mode:{self.options.mode}|align:{align}"
         )
 
@@ -134,16 +151,17 @@ class Checker:
                     continue
                 self._segmented[key] = ready
                 texts += [s.text for s in ready[0]] + [s.text for s in ready[1] or []]
-        with self._timed("embed"):
-            self.embedder.reserve(len(set(texts)))
-            self.embedder.encode(texts)
+        if self.options.embeds:
+            with self._timed("embed"):
+                self.embedder.reserve(len(set(texts)))
+                self.embedder.encode(texts)
         # Align every article of the window, then run the metric once over all their units: one
         # article's units alone make small, padded batches (8 units an article on ru-en news).
         pairs: dict[tuple[str, str | None], None] = {}
         for key, (mt_sents, ref_sents, _src) in self._segmented.items():
             if not mt_sents or (ref_sents is not None and not ref_sents):
                 continue  # `check` raises the error
-            if ref_sents and self.options.check_pairing and self.options.mode != "aligned":
+            if ref_sents and self.options.pairing_checked:
                 try:
                     self._check_pairing("", mt_sents, ref_sents, self.options.ref_kind)
                 except MtcheckError:
@@ -221,12 +239,13 @@ class Checker:
         self.sentences += len(mt_sents)
         ref_sents = ref_sents or []
 
-        with self._timed("embed"):
-            # One MiniLM pass over every sentence of both sides; the pairing check, the aligner (with
-            # --align-embeddings) and the similarity column then read the embedder's memo.
-            self.embedder.encode([s.text for s in mt_sents] + [s.text for s in ref_sents])
-            if ref_sents and opts.check_pairing and opts.mode != "aligned":
-                self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
+        if opts.embeds:
+            with self._timed("embed"):
+                # One MiniLM pass over every sentence of both sides; the pairing check, the aligner (with
+                # --align-embeddings) and the similarity column then read the embedder's memo.
+                self.embedder.encode([s.text for s in mt_sents] + [s.text for s in ref_sents])
+                if ref_sents and opts.pairing_checked:
+                    self._check_pairing(doc, mt_sents, ref_sents, ref_kind)
 
         with self._timed("align"):
             units = self._aligned.pop((mt_text, ref_text, src_text), None) or self._align(mt_sents, ref_sents)
@@ -319,7 +338,7 @@ class Checker:
             i for i, (m, r) in enumerate(zip(mt_units, ref_units, strict=True)) if m.strip() and r.strip()
         ]
         cosine = {}
-        if both:
+        if both and self.options.embeds:
             mt_vecs = self.embedder.encode([mt_units[i] for i in both])
             ref_vecs = self.embedder.encode([ref_units[i] for i in both])
             cosine = dict(zip(both, (mt_vecs * ref_vecs).sum(axis=1).tolist(), strict=True))

@@ -134,3 +134,28 @@ def test_prefetch_files_reads_each_file_once(corpora: Path, tmp_path: Path, monk
     with pytest.raises(InputError, match="whitespace"):
         checker.check_files("empty", empty, ref)
     assert not checker._read and not checker._segmented
+
+
+def test_fast_mode_runs_no_embedder_and_changes_nothing_else(corpora: Path):
+    """`--fast`: the same units, scores, flags and verdicts as the full mode, with no similarity column,
+    no embedder call (in the prefetch or the check) and `emb:none` in the signature."""
+    from mtcheck.io import read_text
+    from mtcheck.pipeline import Checker, CheckOptions
+
+    mt = read_text(corpora / "putin_syria.mt.txt")
+    ref = read_text(corpora / "putin_syria.ref.txt")
+    full = Checker(CheckOptions(precision="fp32")).check("a", mt, ref)
+    fast = Checker(CheckOptions(precision="fp32", fast=True))
+    fast.embedder._run = lambda texts: pytest.fail(f"fast mode embedded {texts[:1]}")
+    fast.prefetch([(mt, ref, None)])
+    got = fast.check("a", mt, ref)
+    assert [(u.mt_ids, u.ref_ids, u.verdict, u.flags) for u in got.units] == [
+        (u.mt_ids, u.ref_ids, u.verdict, u.flags) for u in full.units
+    ]
+    for a, b in zip(full.units, got.units, strict=True):
+        assert b.scores.similarity is None and (a.scores.similarity is not None or not (a.mt and a.ref))
+        assert abs((a.scores.quality or 0) - (b.scores.quality or 0)) < 1e-4
+        assert (a.scores.chrf, a.scores.ter) == (b.scores.chrf, b.scores.ter)
+    assert "|emb:none|" in got.signature and "|emb:none|" not in full.signature
+    with pytest.raises(InputError, match="--fast"):
+        CheckOptions(fast=True, align_embeddings=True)

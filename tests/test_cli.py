@@ -196,6 +196,15 @@ def test_mismatched_pair_is_refused(tmp_path: Path, corpora: Path):
     assert "different stories" in err and len(err.strip().splitlines()) == 1
 
 
+def test_fast_flag_skips_the_embedder(tmp_path: Path, corpora: Path):
+    mt, ref = corpora / "putin_syria.mt.txt", corpora / "putin_syria.ref.txt"
+    code, _, _ = run("score", str(mt), "--ref", str(ref), "--fast", "-o", str(tmp_path))
+    lines = (tmp_path / "putin_syria.jsonl").read_text(encoding="utf-8").splitlines()
+    assert code == 0 and lines
+    assert all(json.loads(line)["scores"]["similarity"] is None for line in lines)
+    assert "|emb:none|" in (tmp_path / "putin_syria.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\x00"])
 def test_bad_single_input_is_one_line_error(tmp_path: Path, corpora: Path, content: bytes):
     bad = tmp_path / "bad.txt"
