@@ -25,7 +25,7 @@ another MT system proves nothing, so such units are judged as usual.
 Verdict (`Flagger.verdict`), MQM weights minor 1, major 5, critical 25:
     penalty = reference-free flags + w x reference-based flags, w = 1 (reference) or 0.5 (retranslation);
     rewrite: a critical flag, penalty >= REWRITE_PENALTY, or (against a human reference only) quality
-             below the model's rewrite cut;
+             below the model's rewrite cut, or a major flag and quality below the model's ok cut;
     review:  penalty >= REVIEW_PENALTY, or quality below the model's ok cut;
     ok:      otherwise.
 The quality cuts are fitted with the model and stored in its folder (`config.json`, "verdict").
@@ -43,7 +43,7 @@ from mtcheck.detectors import Detector, UnitContext, default_detectors, words_of
 from mtcheck.detectors.base import STOPWORDS, quote
 from mtcheck.types import SEVERITIES, VERDICTS, ErrorSpan, Flag
 
-VERSION = "flag4"
+VERSION = "flag5"
 SEVERITY_WEIGHT = {"minor": 1.0, "major": 5.0, "critical": 25.0}
 MODEL_DETECTOR = "model"
 MODEL_CATEGORY = {"accuracy": "accuracy/mistranslation", "fluency": "fluency/grammar"}
@@ -188,10 +188,13 @@ class Flagger:
             for f in flags
         )
         critical = any(f.severity == "critical" for f in flags)
-        # A score alone decides a rewrite only against a human reference: against machine output, or with
-        # the MT alone, it is evidence to review.
-        low = quality is not None and quality < self.cuts["rewrite"] and has_ref and ref_kind == "reference"
-        if critical or penalty >= self.REWRITE_PENALTY or low:
+        # A score decides a rewrite only against a human reference: against machine output, or with the MT
+        # alone, it is evidence to review.
+        scored = quality is not None and has_ref and ref_kind == "reference"
+        low = scored and quality < self.cuts["rewrite"]
+        # Two witnesses of one broken sentence: a major flag, and a score that a review alone would follow.
+        confirmed = scored and quality < self.cuts["ok"] and any(f.severity == "major" for f in flags)
+        if critical or penalty >= self.REWRITE_PENALTY or low or confirmed:
             result = "rewrite"
         elif penalty >= self.REVIEW_PENALTY or (quality is not None and quality < self.cuts["ok"]):
             result = "review"

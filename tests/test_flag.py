@@ -300,6 +300,11 @@ def test_verdict_rule(flagger: Flagger) -> None:
     assert flagger.verdict(10.0, [], "retranslation") == "review"
     assert flagger.verdict(10.0, [], "none", has_ref=False) == "review"
     assert flagger.verdict(None, [], "reference") == "ok"
+    # A major flag and a score below the ok cut: a rewrite, against a human reference only.
+    assert flagger.verdict(40.0, [flag("major")], "reference") == "rewrite"
+    assert flagger.verdict(40.0, [flag("minor")], "reference") == "review"
+    assert flagger.verdict(40.0, [flag("major")], "retranslation") == "review"
+    assert flagger.verdict(40.0, [flag("major")], "none", has_ref=False) == "review"
     # Against a retranslation: reference-based majors are evidence (half weight).
     three_acc = [flag("major", "model"), flag("major", "numbers"), flag("major", "model")]
     assert flagger.verdict(90.0, three_acc, "reference") == "rewrite"
@@ -313,4 +318,4 @@ def test_verdict_rule(flagger: Flagger) -> None:
 
 def test_signature_names_the_cuts() -> None:
     assert Flagger({"ok": 50.0}).signature != Flagger({"ok": 60.0}).signature
-    assert Flagger().signature.startswith("flags:flag4+")
+    assert Flagger().signature.startswith("flags:flag5+")
