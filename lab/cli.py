@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     t.add_argument("--rank-loss", type=float, default=None, help="weight of the within-item term (items)")
     t.add_argument("--keep", choices=["best", "last"], default=None, help="epoch whose weights are written")
+    t.add_argument(
+        "--lexical", action="store_true", default=None, help="the score heads also read the unit's chrF"
+    )
 
     c = verbs.add_parser("calibrate", help="fit a model folder's knots, decoding and verdict cuts (fit half)")
     c.add_argument("model", type=Path)
@@ -98,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
             "da_draw",
             "rank_loss",
             "keep",
+            "lexical",
         ):
             if getattr(args, name) is not None:
                 setattr(settings, name, getattr(args, name))

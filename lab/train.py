@@ -77,6 +77,8 @@ class Settings:
     identity: int = 0
     dev_share: float = 0.2  # of the fit half's ru-en documents and MQM items, kept for dev figures
     checkpoint_every: int = 200
+    # The score heads also read the unit's chrF against the reference (`neural.LEXICAL_FEATURES`).
+    lexical: bool = False
     # For measuring what each part of the data adds: the parts used, and a cap on batches per epoch.
     parts: tuple[str, ...] = ("da", "mqm", "synthetic", "identity")
     max_batches: int | None = None
@@ -236,9 +238,10 @@ class Corpus:
 class Batcher:
     """Tokenises examples and packs length-sorted batches (little padding)."""
 
-    def __init__(self, tokenizer):
+    def __init__(self, tokenizer, lexical: bool = False):
         self.tok = tokenizer
         self.cls, self.sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+        self.lexical = lexical
 
     def features(self, ex: Example):
         mt_ids, mt_off = neural.tokenize(self.tok, ex.mt)
@@ -254,7 +257,8 @@ class Batcher:
                 mt_off, [(a, b, c + 1) for a, b, _, c in ex.spans if c >= 0]
             )
             cats = [c - 1 if c > 0 else -100 for c in cat_plus]
-        return enc, tags, cats, ex.targets
+        lexical = neural.lexical_features(ex.mt, ex.ref) if self.lexical else []
+        return enc, tags, cats, ex.targets, lexical
 
     def batches(self, examples: list[Example], size: int, rng: random.Random) -> list[list]:
         """Batches of about `size` rows, examples of similar length together (little padding); the
@@ -300,9 +304,10 @@ class Batcher:
         tags = torch.full_like(ids, -100)
         cats = torch.full_like(ids, -100)
         targets = torch.tensor([f[3] for f in batch], dtype=torch.float32)
-        names = {g: k for k, g in enumerate(dict.fromkeys(f[4] for f in batch if f[4] is not None))}
-        groups = torch.tensor([names.get(f[4], -1) for f in batch], dtype=torch.long)
-        for i, (enc, tg, ct, _, _) in enumerate(batch):
+        names = {g: k for k, g in enumerate(dict.fromkeys(f[5] for f in batch if f[5] is not None))}
+        groups = torch.tensor([names.get(f[5], -1) for f in batch], dtype=torch.long)
+        lexical = torch.tensor([f[4] for f in batch], dtype=torch.float32)
+        for i, (enc, tg, ct, *_) in enumerate(batch):
             k = len(enc.input_ids)
             ids[i, :k] = torch.tensor(enc.input_ids)
             types[i, :k] = torch.tensor(enc.token_type_ids)
@@ -312,7 +317,7 @@ class Batcher:
             if tg is not None:
                 tags[i, pos] = torch.tensor(tg)
                 cats[i, pos] = torch.tensor(ct)
-        return ids, types, mask, mt_mask, tags, cats, targets, groups
+        return ids, types, mask, mt_mask, tags, cats, targets, groups, lexical
 
 
 def within_item_loss(scores, targets, groups):
@@ -359,9 +364,9 @@ def evaluate_dev(net, batcher: Batcher, corpus: Corpus) -> dict[str, float]:
         for b in range(0, len(examples), 64):
             feats = [batcher.features(e) for e in examples[b : b + 64]]
             keep = [f for f in feats if f is not None]
-            ids, types, mask, mt_mask, *_ = Batcher.tensors([(*f, None) for f in keep])
+            ids, types, mask, mt_mask, *_, lexical = Batcher.tensors([(*f, None) for f in keep])
             with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
-                scores, tag_logits, _ = net(ids, mask, types, mt_mask)
+                scores, tag_logits, _ = net(ids, mask, types, mt_mask, lexical)
             probs = tag_logits.float().softmax(-1)
             k = 0
             for f in feats:
@@ -417,12 +422,12 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
     if not native_bf16():
         print("this CPU has no native bf16 (AVX-512 BF16 or AMX): training in float32", flush=True)
     tokenizer, encoder, base_path = _load_base(encoder_path)
-    net = neural.build_net(encoder)
+    net = neural.build_net(encoder, lexical=len(neural.LEXICAL_FEATURES) if settings.lexical else 0)
     for name, p in net.named_parameters():
         if name.startswith(neural.FROZEN_PREFIXES):
             p.requires_grad_(False)
     corpus = Corpus(data_dir, settings)
-    batcher = Batcher(tokenizer)
+    batcher = Batcher(tokenizer, lexical=settings.lexical)
     print(
         f"rows: DA {len(corpus.da)}, MQM {len(corpus.mqm)} (dev: MQM {len(corpus.dev_mqm)}, ru-en {len(corpus.dev_ruen)})",
         flush=True,
@@ -465,9 +470,9 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
             step += 1
             if step <= done:
                 continue
-            ids, types, mask, mt_mask, tags, cats, targets, groups = Batcher.tensors(batch)
+            ids, types, mask, mt_mask, tags, cats, targets, groups, lexical = Batcher.tensors(batch)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16()):
-                scores, tag_logits, cat_logits = net(ids, mask, types, mt_mask)
+                scores, tag_logits, cat_logits = net(ids, mask, types, mt_mask, lexical)
             have = ~torch.isnan(targets)
             mse = ((scores - torch.nan_to_num(targets)) ** 2 * have).sum() / have.sum().clamp(min=1)
             ce = torch.nn.functional.cross_entropy(
@@ -516,6 +521,7 @@ def train(data_dir: Path, out: Path, settings: Settings, encoder_path: Path | No
         "class": "neural-tagger",
         "encoder": _encoder_entry(base_path, encoder_path),
         "max_length": 512,
+        **({"lexical": list(neural.LEXICAL_FEATURES)} if settings.lexical else {}),
         "heads": {
             "scores": list(neural.SCORE_HEADS),
             "tags": list(neural.TAGS),

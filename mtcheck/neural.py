@@ -18,6 +18,7 @@ transformers folder named in the config).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -35,11 +36,29 @@ SCORE_HEADS = ("quality", "adequacy", "fluency")
 WEIGHTS_FILE = "weights.safetensors"
 # The base encoder's word-piece table is frozen in training and so never stored in a model folder.
 FROZEN_PREFIXES = ("encoder.embeddings.word_embeddings.",)
+# Lexical inputs a model may be trained to read beside the encoder (its config's "lexical"): the unit's
+# sentence chrF against the reference (0-1), and 1 where there is a reference (both 0 without one).
+LEXICAL_FEATURES = ("chrf", "has_ref")
 
 
-def build_net(encoder, hidden: int = 256):
+@functools.lru_cache(maxsize=1)
+def _chrf():
+    import sacrebleu
+
+    return sacrebleu.metrics.CHRF()
+
+
+def lexical_features(mt: str, ref: str | None) -> list[float]:
+    """`LEXICAL_FEATURES` of one unit, as the network reads them."""
+    if not ref or not ref.strip():
+        return [0.0, 0.0]
+    return [_chrf().sentence_score(mt, [ref]).score / 100.0, 1.0]
+
+
+def build_net(encoder, hidden: int = 256, lexical: int = 0):
     """The network around an encoder from `mtcheck.bert.load_encoder` (mtcheck's BERT or a transformers
-    model: both answer ``.last_hidden_state``); imports torch only when called."""
+    model: both answer ``.last_hidden_state``), its score heads reading `lexical` extra inputs per unit
+    (`LEXICAL_FEATURES`, 0 for none); imports torch only when called."""
     import torch
     from torch import nn
 
@@ -48,11 +67,14 @@ def build_net(encoder, hidden: int = 256):
             super().__init__()
             self.encoder = encoder
             d = encoder.config.hidden_size
-            self.score_head = nn.Sequential(nn.Linear(2 * d, hidden), nn.Tanh(), nn.Linear(hidden, 3))
+            self.lexical = lexical
+            self.score_head = nn.Sequential(
+                nn.Linear(2 * d + lexical, hidden), nn.Tanh(), nn.Linear(hidden, 3)
+            )
             self.tag_head = nn.Linear(d, len(TAGS))
             self.category_head = nn.Linear(d, len(CATEGORIES))
 
-        def forward(self, input_ids, attention_mask, token_type_ids, mt_mask):
+        def forward(self, input_ids, attention_mask, token_type_ids, mt_mask, lexical=None):
             states = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
@@ -62,6 +84,8 @@ def build_net(encoder, hidden: int = 256):
             weights = mt_mask.unsqueeze(-1).float()
             mean = (states32 * weights).sum(1) / weights.sum(1).clamp(min=1.0)
             pooled = torch.cat([states32[:, 0], mean], dim=-1)
+            if self.lexical:
+                pooled = torch.cat([pooled, lexical.float()], dim=-1)
             scores = self.score_head(pooled).float()
             return scores, self.tag_head(states32).float(), self.category_head(states32).float()
 
@@ -305,7 +329,12 @@ class NeuralMetric:
             raise ModelMissingError(f"model weights missing: {self.folder / WEIGHTS_FILE}; pass --model PATH")
         # The test model has the base's shape and takes every weight from its folder.
         self._tokenizer, encoder = load_encoder(base, random_init=bool(self.config.get("random_init")))
-        net = build_net(encoder, hidden=int(self.config.get("head_hidden", 256)))
+        lexical = self.config.get("lexical", [])
+        if list(lexical) != list(LEXICAL_FEATURES[: len(lexical)]):
+            raise ModelMissingError(
+                f"{self.folder}: unknown lexical inputs {lexical} (known: {LEXICAL_FEATURES})"
+            )
+        net = build_net(encoder, hidden=int(self.config.get("head_hidden", 256)), lexical=len(lexical))
         load_weights(net, self.folder)
         if self.precision == "bf16":
             # The encoder's weights in bfloat16 (the heads stay float32): the CPU's bf16 kernels run
@@ -360,7 +389,7 @@ class NeuralMetric:
         torch = self._torch
         tok = self._tokenizer
         budget = self.max_length - 3
-        jobs = []  # (unit, mt piece range, Encoded)
+        jobs = []  # (unit, first MT piece, Encoded, lexical inputs or None)
         tokens: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}
         for i, (m, r) in enumerate(zip(mt, ref, strict=True)):
             if not m.strip():
@@ -370,6 +399,8 @@ class NeuralMetric:
             tokens[i] = (mt_ids, mt_off)
             if not mt_ids:
                 continue
+            # Every window of a unit reads the whole unit's lexical scores.
+            lexical = lexical_features(m, r) if self._net.lexical else None
             for a, b, c, d in windows(len(mt_ids), len(ref_ids) if ref_ids else 0, budget):
                 enc = encode_pair(
                     tok.cls_token_id,
@@ -378,15 +409,16 @@ class NeuralMetric:
                     mt_off[a:b],
                     ref_ids[c:d] if ref_ids else None,
                 )
-                jobs.append((i, a, enc))
+                jobs.append((i, a, enc, lexical))
         results: dict[int, list] = {i: [] for i in tokens}
         for chunk in self._batches(jobs):
-            n = padded_length(max(len(e.input_ids) for _, _, e in chunk))
+            n = padded_length(max(len(e.input_ids) for _, _, e, _ in chunk))
             ids = torch.zeros(len(chunk), n, dtype=torch.long)
             types = torch.zeros_like(ids)
             mask = torch.zeros_like(ids)
             mt_mask = torch.zeros_like(ids)
-            for row, (_, _, e) in enumerate(chunk):
+            lexical = torch.tensor([lex for *_, lex in chunk]) if self._net.lexical else None
+            for row, (_, _, e, _) in enumerate(chunk):
                 k = len(e.input_ids)
                 ids[row, :k] = torch.tensor(e.input_ids)
                 types[row, :k] = torch.tensor(e.token_type_ids)
@@ -394,10 +426,10 @@ class NeuralMetric:
                 mt_mask[row, e.mt_positions] = 1
             self.pieces_run += int(mask.sum())
             with torch.inference_mode():
-                scores, tags, cats = self._net(ids, mask, types, mt_mask)
+                scores, tags, cats = self._net(ids, mask, types, mt_mask, lexical)
             tag_p = tags.softmax(-1).numpy()
             cat_p = cats.softmax(-1).numpy()
-            for row, (i, a, e) in enumerate(chunk):
+            for row, (i, a, e, _) in enumerate(chunk):
                 pos = e.mt_positions
                 results[i].append((a, scores[row].numpy().astype(float), tag_p[row, pos], cat_p[row, pos]))
         out: list[dict | None] = [None] * len(mt)

@@ -14,14 +14,15 @@ def corpora() -> Path:
     return CORPORA
 
 
-def make_tiny_model(folder: Path, seed: int = 0, **config_extra) -> Path:
+def make_tiny_model(folder: Path, seed: int = 0, lexical: bool = False, **config_extra) -> Path:
     """A mtcheck model folder with a tiny random-weight encoder (2 layers x 32) and MiniLM's tokenizer:
-    tests of loading, windowing and decoding run on it in milliseconds, without the trained weights."""
+    tests of loading, windowing and decoding run on it in milliseconds, without the trained weights.
+    `lexical`: its score heads read `neural.LEXICAL_FEATURES` too."""
     import torch
     from transformers import BertConfig, BertModel
 
     from mtcheck.models import default_embedder_path
-    from mtcheck.neural import build_net, save_weights
+    from mtcheck.neural import LEXICAL_FEATURES, build_net, save_weights
 
     folder.mkdir(parents=True, exist_ok=True)
     encoder = folder / "encoder"
@@ -38,7 +39,8 @@ def make_tiny_model(folder: Path, seed: int = 0, **config_extra) -> Path:
     )
     cfg.save_pretrained(encoder)
     torch.manual_seed(seed)
-    save_weights(build_net(BertModel(cfg), hidden=16), folder, include_frozen=True)
+    net = build_net(BertModel(cfg), hidden=16, lexical=len(LEXICAL_FEATURES) if lexical else 0)
+    save_weights(net, folder, include_frozen=True)
     config = {
         "class": "neural-tagger",
         "encoder": {"path": "encoder", "name": "tiny-random"},
@@ -47,6 +49,7 @@ def make_tiny_model(folder: Path, seed: int = 0, **config_extra) -> Path:
         "max_length": 512,
         "decoding": {"minor": 0.5, "major": 0.5, "critical": 0.5},
         "verdict": {"ok": 40.0, "rewrite": 10.0},
+        **({"lexical": list(LEXICAL_FEATURES)} if lexical else {}),
         **config_extra,
     }
     (folder / "config.json").write_text(json.dumps(config, indent=1))

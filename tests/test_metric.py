@@ -108,6 +108,35 @@ def test_weights_round_trip_and_signature_tracks_them(tiny_model: Path, tmp_path
     assert load_metric(other).signature != load_metric(tiny_model).signature
 
 
+def test_a_model_trained_with_lexical_inputs_reads_the_units_chrf(tmp_path: Path, monkeypatch) -> None:
+    """A folder whose config names lexical inputs builds heads that read them: the same pair scores
+    differently with other lexical inputs, and one unit's score does not depend on its batch-mates.
+    An input the code does not know is a clear error."""
+    from mtcheck import neural
+    from mtcheck.neural import lexical_features
+    from tests.conftest import make_tiny_model
+
+    folder = make_tiny_model(tmp_path / "lexical", lexical=True)
+    metric = load_metric(folder, precision="fp32")
+    mt = "Russia is ready for such work."
+    close, far = "Russia is ready for this work.", "Talks resumed in Geneva on Monday."
+    assert lexical_features(mt, close)[0] > lexical_features(mt, far)[0] > 0
+    assert lexical_features(mt, None) == [0.0, 0.0]
+    alone = [metric.predict([mt], [r]).units[0].raw["quality_raw"] for r in (close, far)]
+    together = [u.raw["quality_raw"] for u in metric.predict([mt, mt], [close, far]).units]
+    assert np.allclose(alone, together, atol=1e-5)
+    seen = []
+    for chrf in (0.9, 0.1):
+        monkeypatch.setattr(neural, "lexical_features", lambda m, r, chrf=chrf: [chrf, 1.0])
+        seen.append(metric.predict([mt], [close]).units[0].raw["quality_raw"])
+    assert not np.isclose(seen[0], seen[1])
+    monkeypatch.undo()
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "lexical": ["bleu"]}))
+    with pytest.raises(ModelMissingError, match="unknown lexical inputs"):
+        load_metric(folder).predict([mt], [close])
+
+
 def test_the_references_own_wording_scores_full_marks_only_against_a_human_reference(
     tiny_model: Path,
 ) -> None:
