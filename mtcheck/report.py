@@ -3,8 +3,9 @@
 Per article (`write_article`), written into one output folder under a filesystem-safe name
 (`safe_doc_name`):
 
-- ``<doc>.jsonl``: one JSON object per alignment unit, exactly `UnitResult.as_record()`, in article order.
-  Non-finite floats (NaN, inf) are written as ``null`` so every line is strict JSON.
+- ``<doc>.jsonl``: one JSON object per alignment unit, `UnitResult.as_record()` plus the article's
+  ``signature`` (models, precision, cuts: what produced the numbers), in article order. Non-finite floats
+  (NaN, inf) are written as ``null`` so every line is strict JSON.
 - ``<doc>.csv``: the same records flattened by `records_frame`, UTF-8, one row per unit. Columns, in order:
 
   ``doc, unit, link, kind, verdict`` (as in the JSONL);
@@ -14,7 +15,7 @@ Per article (`write_article`), written into one output folder under a filesystem
   ``n_flags``: number of flags; ``max_severity``: worst flag severity or empty;
   ``flag_categories``: "category:severity" per flag joined with "; " (e.g. "fluency/truncation:major");
   ``flags_json``: the full flag list as JSON; ``mt_spans, ref_spans``: article offsets "start:end" joined
-  with ";"; ``features_json``: the raw score features as JSON.
+  with ";"; ``features_json``: the raw score features as JSON; ``signature``: as in the JSONL.
 - ``<doc>.html``: one self-contained page (inline CSS, no scripts, fonts or network) for an editor.
 
 For a batch, `write_index` writes ``index.html`` and ``summary.csv`` into the same folder, linking each
@@ -73,6 +74,7 @@ CSV_COLUMNS = (
     "mt_spans",
     "ref_spans",
     "features_json",
+    "signature",
 )
 SUMMARY_COLUMNS = (
     "rank",
@@ -95,6 +97,7 @@ SUMMARY_COLUMNS = (
     "ref_kind",
     "mt_path",
     "ref_path",
+    "signature",
     "error",
 )
 FLAG_FAMILIES = ("accuracy", "fluency", "style", "other")
@@ -139,10 +142,11 @@ def _dumps(value: Any) -> str:
 
 
 def write_jsonl(results: Iterable[ArticleResult], stream: TextIO) -> None:
-    """Write one JSON object per unit per line (`UnitResult.as_record()`), articles and units in order."""
+    """Write one JSON object per unit per line (`UnitResult.as_record()` and the article's signature),
+    articles and units in order."""
     for result in results:
         for unit in result.units:
-            stream.write(_dumps(unit.as_record()))
+            stream.write(_dumps({**unit.as_record(), "signature": result.signature}))
             stream.write("\n")
 
 
@@ -183,6 +187,7 @@ def records_frame(result: ArticleResult) -> pd.DataFrame:
                 "mt_spans": ";".join(f"{s}:{e}" for s, e in unit.mt_spans),
                 "ref_spans": ";".join(f"{s}:{e}" for s, e in unit.ref_spans),
                 "features_json": _dumps(dict(unit.scores.features)),
+                "signature": result.signature,
             }
         )
     frame = pd.DataFrame(rows, columns=list(CSV_COLUMNS))
@@ -478,6 +483,7 @@ def _summary_frame(
                 "ref_kind": summary.ref_kind,
                 "mt_path": result.mt_path,
                 "ref_path": result.ref_path,
+                "signature": result.signature,
                 "error": "",
             }
         )

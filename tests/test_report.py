@@ -251,7 +251,7 @@ def test_jsonl_one_strict_record_per_unit_in_order() -> None:
         for line in lines
     ]
     assert [(r["doc"], r["unit"]) for r in records] == [(u.doc, u.unit) for r in results for u in r.units]
-    expected_keys = set(results[0].units[0].as_record())
+    expected_keys = set(results[0].units[0].as_record()) | {"signature"}
     for record in records:
         assert set(record) == expected_keys
         for flag in record["flags"]:
@@ -260,6 +260,7 @@ def test_jsonl_one_strict_record_per_unit_in_order() -> None:
     assert records[0]["features"]["fluency_raw"] is None, "NaN becomes null"
     omitted = records[2]
     assert omitted["mt"] == "" and omitted["link"] == "0-1" and omitted["scores"]["quality"] is None
+    assert [r["signature"] for r in records] == [r.signature for r in results for _ in r.units]
 
 
 def test_records_frame_and_csv_round_trip(tmp_path: Path) -> None:
