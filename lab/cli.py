@@ -29,7 +29,11 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--rank-loss", type=float, default=None, help="weight of the within-item term (items)")
     t.add_argument("--keep", choices=["best", "last"], default=None, help="epoch whose weights are written")
     t.add_argument(
-        "--lexical", action="store_true", default=None, help="the score heads also read the unit's chrF"
+        "--no-lexical",
+        dest="lexical",
+        action="store_false",
+        default=None,
+        help="score heads without the unit's chrF (the recipe before 2026-12-04)",
     )
 
     c = verbs.add_parser("calibrate", help="fit a model folder's knots, decoding and verdict cuts (fit half)")
