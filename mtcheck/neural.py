@@ -18,7 +18,6 @@ transformers folder named in the config).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtcheck.lexical import sentence_chrf
 from mtcheck.metric import Prediction, UnitPrediction
 from mtcheck.models import LENGTH_SPREAD, length_batches, padded_length
 from mtcheck.types import ErrorSpan
@@ -41,18 +41,11 @@ FROZEN_PREFIXES = ("encoder.embeddings.word_embeddings.",)
 LEXICAL_FEATURES = ("chrf", "has_ref")
 
 
-@functools.lru_cache(maxsize=1)
-def _chrf():
-    import sacrebleu
-
-    return sacrebleu.metrics.CHRF()
-
-
 def lexical_features(mt: str, ref: str | None) -> list[float]:
     """`LEXICAL_FEATURES` of one unit, as the network reads them."""
     if not ref or not ref.strip():
         return [0.0, 0.0]
-    return [_chrf().sentence_score(mt, [ref]).score / 100.0, 1.0]
+    return [sentence_chrf(mt, ref) / 100.0, 1.0]
 
 
 def build_net(encoder, hidden: int = 256, lexical: int = 0):
