@@ -32,7 +32,7 @@ def check(
 ) -> ArticleResult:
     """Check one article given as text: `ref` a reference (or retranslation with
     ref_kind="retranslation"), or None to read the MT alone. Further keyword arguments are
-    `CheckOptions` fields (mode, precision, check_pairing, align_embeddings).
+    `CheckOptions` fields (mode, precision, check_pairing, align_embeddings, fast).
 
     Loads the models for this one call; keep a `Checker` for many articles."""
     from mtcheck.pipeline import Checker, CheckOptions
