@@ -187,10 +187,20 @@ def _articles_from_corpora(folder: Path) -> list[tuple[str, str, str]]:
     return [(job.doc, read_text(job.mt), read_text(job.ref)) for job in jobs]
 
 
-def _run_plan(checker: Checker, plan: list[_Article], out_dir: Path, add) -> tuple[float, list]:
+def _run_plan(
+    checker: Checker, plan: list[_Article], out_dir: Path, stages: dict[str, float]
+) -> tuple[float, list]:
     """Check the planned articles with the driver of `mtcheck batch` (windows of articles prefetched
-    together, then checked one by one), writing every report; seconds taken and the results."""
+    together, then checked one by one), writing every report; seconds taken and the results. Seconds per
+    stage (the pipeline's stage hook, and "report") are added to `stages`; `checker.sentences` counts
+    the MT sentences of this run alone."""
     checked: list = []
+
+    def add(stage: str, seconds: float) -> None:
+        stages[stage] += seconds
+
+    checker.stage_hooks.append(add)
+    checker.sentences = 0
 
     def write(result) -> None:
         checked.append(result)
@@ -221,11 +231,6 @@ def main(
     from mtcheck.models import native_bf16, resolve_precision
 
     articles = articles_from_jsonl(data) if data else _articles_from_corpora(Path("corpora"))
-    stages: dict[str, float] = defaultdict(float)
-
-    def add(stage: str, seconds: float) -> None:
-        stages[stage] += seconds
-
     # Start-up in three parts: library imports (torch, tokenizers, safetensors: paid by any process using
     # them), model load (weights and tokenizers), first checked sentence.
     start = time.perf_counter()
@@ -243,8 +248,6 @@ def main(
     start = time.perf_counter()
     checker.check("start-up", "Start-up check.", "Start-up check.")
     first_unit = time.perf_counter() - start
-    checker.stage_hooks.append(add)
-    checker.sentences = 0
 
     out_dir = Path(json_out).parent / "bench_reports" if json_out else Path("reports") / "bench"
     # The articles to run, fixed before the clock starts (cycling through the data as needed), so the
@@ -256,21 +259,15 @@ def main(
         plan.append(_Article(f"{doc}.{len(plan)}", mt, ref))
         planned += len(segment(mt))
 
-    elapsed, checked = _run_plan(checker, plan, out_dir, add)
+    stages: dict[str, float] = defaultdict(float)
+    elapsed, checked = _run_plan(checker, plan, out_dir, stages)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Fast mode (no sentence embedder) on the same articles, in its own checker; its networks' bare time
     # is the quality model's alone.
-    fast_stages: dict[str, float] = defaultdict(float)
-
-    def add_fast(stage: str, seconds: float) -> None:
-        fast_stages[stage] += seconds
-
     fast = Checker(CheckOptions(precision=precision, check_pairing=False, fast=True), model_path=model_path)
-    fast.metric.load()
-    fast.check("start-up", "Start-up check.", "Start-up check.")
-    fast.stage_hooks.append(add_fast)
-    fast.sentences = 0
-    fast_elapsed, _ = _run_plan(fast, plan, out_dir.with_name(out_dir.name + "_fast"), add_fast)
+    fast.check("start-up", "Start-up check.", "Start-up check.")  # loads the model, outside the clock
+    fast_stages: dict[str, float] = defaultdict(float)
+    fast_elapsed, _ = _run_plan(fast, plan, out_dir.with_name(out_dir.name + "_fast"), fast_stages)
     # bf16 against float32 on a fixed set: the first 300 sentences of the planned articles, each with the
     # reference sentence of the same line (the data's rows; corpora/ articles pair by sentence order).
     pairs = [

@@ -94,7 +94,9 @@ class WordPieces:
             rows.append(ids)
         n = max((len(r) for r in rows), default=0)
         if multiple:
-            n = -(-n // multiple) * multiple
+            from mtcheck.models import padded_length
+
+            n = padded_length(n, multiple)
         input_ids = torch.full((len(rows), n), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(rows), n), dtype=torch.long)
         for i, ids in enumerate(rows):

@@ -113,9 +113,9 @@ LENGTH_SPREAD = 1.25
 PAD_MULTIPLE = 8
 
 
-def padded_length(longest: int) -> int:
+def padded_length(longest: int, multiple: int = PAD_MULTIPLE) -> int:
     """The length a batch whose longest input has `longest` pieces is padded to."""
-    return -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+    return -(-longest // multiple) * multiple
 
 
 def length_batches(lengths: list[int], batch_size: int, spread: float = LENGTH_SPREAD) -> list[list[int]]:

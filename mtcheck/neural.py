@@ -323,7 +323,8 @@ class NeuralMetric:
         # The test model has the base's shape and takes every weight from its folder.
         self._tokenizer, encoder = load_encoder(base, random_init=bool(self.config.get("random_init")))
         lexical = self.config.get("lexical", [])
-        if list(lexical) != list(LEXICAL_FEATURES[: len(lexical)]):
+        # All of them or none: `lexical_features` gives them all, in this order.
+        if lexical and list(lexical) != list(LEXICAL_FEATURES):
             raise ModelMissingError(
                 f"{self.folder}: unknown lexical inputs {lexical} (known: {LEXICAL_FEATURES})"
             )

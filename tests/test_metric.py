@@ -132,9 +132,10 @@ def test_a_model_trained_with_lexical_inputs_reads_the_units_chrf(tmp_path: Path
     assert not np.isclose(seen[0], seen[1])
     monkeypatch.undo()
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "lexical": ["bleu"]}))
-    with pytest.raises(ModelMissingError, match="unknown lexical inputs"):
-        load_metric(folder).predict([mt], [close])
+    for inputs in (["bleu"], ["chrf"]):  # unknown, or only some of them
+        (folder / "config.json").write_text(json.dumps({**config, "lexical": inputs}))
+        with pytest.raises(ModelMissingError, match="unknown lexical inputs"):
+            load_metric(folder).predict([mt], [close])
 
 
 def test_the_references_own_wording_scores_full_marks_only_against_a_human_reference(
