@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     t.add_argument("--max-batches", type=int, default=None, help="cap batches per epoch (ablations)")
     t.add_argument(
+        "--da-rows",
+        default=None,
+        help="DA rows drawn per epoch and language pair: 'all', or e.g. 'uk-en=7000,ja-en=all'",
+    )
+    t.add_argument(
         "--da-draw", choices=["rows", "items"], default=None, help="DA rows drawn singly or as whole segments"
     )
     t.add_argument("--rank-loss", type=float, default=None, help="weight of the within-item term (items)")
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.verb == "train":
-        from lab.train import Settings, train
+        from lab.train import Settings, parse_da_rows, train
 
         settings = Settings()
         for name in (
@@ -109,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         ):
             if getattr(args, name) is not None:
                 setattr(settings, name, getattr(args, name))
+        if args.da_rows:
+            settings.da_per_lp = parse_da_rows(args.da_rows, settings.da_per_lp)
         if args.parts:
             settings.parts = tuple(p.strip() for p in args.parts.split(","))
         folder = train(args.data, args.out, settings, args.encoder)

@@ -86,6 +86,20 @@ class Settings:
     max_batches: int | None = None
 
 
+def parse_da_rows(text: str, default: dict[str, int | None]) -> dict[str, int | None]:
+    """`--da-rows`: "all" (every DA row of every language pair, each epoch) or "lp=N|all,..." over the
+    default caps."""
+    if text.strip() == "all":
+        return dict.fromkeys(default)
+    caps = dict(default)
+    for part in text.split(","):
+        lp, sep, n = part.strip().partition("=")
+        if not sep or lp not in caps or not (n == "all" or n.isdigit()):
+            raise ValueError(f"--da-rows: expected 'all' or lp=N with lp one of {sorted(caps)}, got {part!r}")
+        caps[lp] = None if n == "all" else int(n)
+    return caps
+
+
 @dataclass
 class Example:
     mt: str

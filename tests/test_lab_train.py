@@ -1,0 +1,26 @@
+"""The training command's options that choose its data (no training here: CI never trains)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.train import Settings, parse_da_rows
+
+
+def test_da_rows_all_lifts_every_cap():
+    caps = parse_da_rows("all", Settings().da_per_lp)
+    assert set(caps) == set(Settings().da_per_lp)
+    assert all(n is None for n in caps.values())
+
+
+def test_da_rows_sets_named_pairs_and_keeps_the_rest():
+    default = Settings().da_per_lp
+    caps = parse_da_rows("uk-en=all,is-en=10", default)
+    assert caps["uk-en"] is None and caps["is-en"] == 10
+    assert caps["ja-en"] == default["ja-en"] and caps["ru-en"] == default["ru-en"]
+
+
+@pytest.mark.parametrize("text", ["xx-en=5", "uk-en", "uk-en=many"])
+def test_da_rows_refuses_what_it_cannot_read(text):
+    with pytest.raises(ValueError):
+        parse_da_rows(text, Settings().da_per_lp)
