@@ -24,3 +24,14 @@ def test_da_rows_sets_named_pairs_and_keeps_the_rest():
 def test_da_rows_refuses_what_it_cannot_read(text):
     with pytest.raises(ValueError):
         parse_da_rows(text, Settings().da_per_lp)
+
+
+@pytest.mark.parametrize("option", [["--parts", "da,mq"], ["--da-rows", "xx-en=5"]])
+def test_train_refuses_a_misspelt_data_option_before_reading_data(option, tmp_path, capsys):
+    from lab.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["train", str(tmp_path / "no-data"), "--out", str(tmp_path / "model"), *option])
+    assert stop.value.code == 2
+    assert option[0] in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
