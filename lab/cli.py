@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.verb == "train":
-        from lab.train import Settings, parse_da_rows, train
+        from lab.train import Settings, parse_da_rows, parse_parts, train
 
         settings = Settings()
         for name in (
@@ -114,20 +114,13 @@ def main(argv: list[str] | None = None) -> None:
         ):
             if getattr(args, name) is not None:
                 setattr(settings, name, getattr(args, name))
-        if args.da_rows:
-            try:
+        try:
+            if args.da_rows:
                 settings.da_per_lp = parse_da_rows(args.da_rows, settings.da_per_lp)
-            except ValueError as err:
-                parser.error(str(err))
-        if args.parts:
-            parts = tuple(p.strip() for p in args.parts.split(","))
-            # A misspelt part would silently train without it and mislabel an ablation.
-            unknown = sorted(set(parts) - set(Settings.parts))
-            if unknown:
-                parser.error(
-                    f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(Settings.parts)}"
-                )
-            settings.parts = parts
+            if args.parts:
+                settings.parts = parse_parts(args.parts)
+        except ValueError as err:
+            parser.error(str(err))
         folder = train(args.data, args.out, settings, args.encoder)
         if not args.no_calibrate:
             from lab.calibrate import calibrate

@@ -46,6 +46,9 @@ TAG_OF_SEVERITY = {"minor": 1, "Minor": 1, "major": 2, "Major": 2, "critical": 3
 MAX_SIDE_TOKENS = 150  # training pairs longer than this on either side are left out (inference windows them)
 
 
+DATA_PARTS = ("da", "mqm", "synthetic", "identity")  # what `Corpus.epoch_examples` can draw from
+
+
 @dataclass
 class Settings:
     seed: int = 13
@@ -82,8 +85,18 @@ class Settings:
     # (docs/2026-12-04-lexical.md).
     lexical: bool = True
     # For measuring what each part of the data adds: the parts used, and a cap on batches per epoch.
-    parts: tuple[str, ...] = ("da", "mqm", "synthetic", "identity")
+    parts: tuple[str, ...] = DATA_PARTS
     max_batches: int | None = None
+
+
+def parse_parts(text: str) -> tuple[str, ...]:
+    """`--parts`: comma-separated names of `DATA_PARTS`. A misspelt part is refused: it would otherwise
+    train silently without that part and mislabel an ablation."""
+    parts = tuple(p.strip() for p in text.split(","))
+    unknown = sorted(set(parts) - set(DATA_PARTS))
+    if unknown:
+        raise ValueError(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(DATA_PARTS)}")
+    return parts
 
 
 def parse_da_rows(text: str, default: dict[str, int | None]) -> dict[str, int | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.train import Settings, parse_da_rows
+from lab.train import DATA_PARTS, Settings, parse_da_rows, parse_parts
 
 
 def test_da_rows_all_lifts_every_cap():
@@ -35,3 +35,10 @@ def test_train_refuses_a_misspelt_data_option_before_reading_data(option, tmp_pa
     assert stop.value.code == 2
     assert option[0] in capsys.readouterr().err
     assert not (tmp_path / "model").exists()
+
+
+def test_parts_reads_known_names_and_refuses_others():
+    assert parse_parts("da, mqm") == ("da", "mqm")
+    assert Settings().parts == DATA_PARTS
+    with pytest.raises(ValueError, match="mq"):
+        parse_parts("da,mq")
