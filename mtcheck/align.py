@@ -25,12 +25,10 @@ candidate pairs of an article). `tests/test_align.py` checks it against `sacrebl
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sacrebleu.metrics.helpers import extract_all_char_ngrams
 from scipy import sparse
 
 from mtcheck.types import Unit
@@ -39,6 +37,10 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 
 CHAR_ORDER = 6  # sacrebleu chrF default
 _BLOCK_PAIRS = 4_000  # pairs scored per block product (bounds memory)
+# Up to this many (MT run, reference run) pairs, every pair is scored in one product up front: a news
+# article's few dozen runs a side cost less at once than in the baselines' and the band's many small
+# products (each pair's similarity is the same either way). Longer articles score blocks as needed.
+_ALL_PAIRS = 20_000
 
 
 @dataclass(frozen=True)
@@ -83,28 +85,78 @@ def _link_moves(max_group: int) -> list[tuple[int, int]]:
     return moves
 
 
+class _CharGrams:
+    """Every character n-gram (orders 1..`order`) of a list of sentences with whitespace removed, as
+    integers: the sentences are concatenated, and the n-gram of order n at position p gets a column id
+    shared by every equal n-gram in the list (columns of different orders are disjoint), so both sides
+    of an alignment, passed together, share their columns. Built with numpy sorts, not a Python dict of
+    strings: an article's n-grams number six per character."""
+
+    def __init__(self, sentences: Sequence[str], order: int):
+        stripped = ["".join(s.split()) for s in sentences]  # chrF ignores whitespace
+        text = "".join(stripped)
+        chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        self.order = order
+        self.sentence_of = np.repeat(np.arange(len(stripped)), [len(s) for s in stripped])
+        # columns[n - 1][p]: column of the n-gram starting at p (positions 0 .. len(text) - n)
+        self.columns: list[np.ndarray] = []
+        gram_order: list[np.ndarray] = []
+        alphabet, first_chars = np.unique(chars, return_inverse=True)
+        dense = first_chars
+        offset = 0
+        for n in range(1, order + 1):
+            if n > 1:
+                # An n-gram is its (n-1)-gram prefix and its last character: dense ranks keep the key
+                # within int64 whatever the article's alphabet.
+                key = dense[: len(chars) - n + 1] * len(alphabet) + first_chars[n - 1 :]
+                distinct, dense = np.unique(key, return_inverse=True)
+                count = len(distinct)
+            else:
+                count = len(alphabet)
+            self.columns.append(offset + dense)
+            gram_order.append(np.full(count, n - 1, dtype=np.int64))
+            offset += count
+        self.gram_order = np.concatenate(gram_order) if gram_order else np.zeros(0, dtype=np.int64)
+
+    def distinct(self, first: int, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The n-grams within sentences `first .. first + count`, each distinct (first sentence, last
+        sentence, column) once: those sentences (counted from `first`), the column and how often."""
+        keys: list[np.ndarray] = []
+        n_cols = max(len(self.gram_order), 1)
+        for n, columns in enumerate(self.columns, start=1):
+            starts = self.sentence_of[: len(columns)]
+            ends = self.sentence_of[n - 1 :]
+            inside = (starts >= first) & (ends < first + count)
+            # Empty sentences between them can put an n-gram's two ends any number of sentences apart.
+            pair = (starts[inside] - first) * count + (ends[inside] - first)
+            keys.append(pair * n_cols + columns[inside])
+        key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+        distinct, times = np.unique(key, return_counts=True)
+        pair = distinct // n_cols
+        return pair // count, pair % count, (distinct % n_cols).astype(np.int32), times.astype(np.float32)
+
+
 class _ChrfIndex:
     """Character n-gram statistics of every run of 1..max_group consecutive sentences of both sides.
 
     `rows[(start, size)]` is the row of the run `sentences[start:start + size]` joined with spaces.
-    Runs are counted from their sentences' n-grams plus the n-grams across each junction, so only
-    single sentences go through Python. The counts are stored binary-expanded (an n-gram seen k times
+    A run holds the n-grams of its sentences joined (`_CharGrams`), counted once per distinct n-gram
+    and pair of sentences it starts and ends in, then added to every run holding both. The counts are stored binary-expanded (an n-gram seen k times
     becomes k columns), which turns sum(min(count_a, count_b)) into a dot product; the right side holds
     each order's n-grams in a row block of its own, so one product gives every order's matches.
     """
 
     def __init__(self, left: Sequence[str], right: Sequence[str], max_group: int, order: int = CHAR_ORDER):
         self.order = order
-        vocab: dict[str, int] = {}
-        self.left_rows, left_counts = self._run_counts(left, max_group, vocab)
-        self.right_rows, right_counts = self._run_counts(right, max_group, vocab)
-        gram_order = np.zeros(len(vocab), dtype=np.int64)
-        for gram, col in vocab.items():
-            gram_order[col] = len(gram) - 1
+        grams = _CharGrams([*left, *right], order)
+        self.left_rows, left_counts = self._run_counts(grams, 0, len(left), max_group)
+        self.right_rows, right_counts = self._run_counts(grams, len(left), len(right), max_group)
+        gram_order = grams.gram_order
         # Column block of each n-gram: as wide as its largest count on either side.
-        widest = np.zeros(len(vocab), dtype=np.int64)
+        widest = np.zeros(len(gram_order), dtype=np.int64)
         for counts in (left_counts, right_counts):
             np.maximum.at(widest, counts.col, counts.data.astype(np.int64))
+        del grams
         offsets = np.concatenate([[0], np.cumsum(widest)[:-1]]).astype(np.int32)
         n_cols = int(widest.sum())
         # Left: one matrix over all orders (the orders' columns are disjoint). Right: the orders stacked
@@ -123,63 +175,45 @@ class _ChrfIndex:
         totals = np.bincount(flat, weights=counts.data, minlength=counts.shape[0] * order)
         return totals.reshape(-1, order).astype(np.float64)
 
+    @staticmethod
     def _run_counts(
-        self, sentences: Sequence[str], max_group: int, vocab: dict[str, int]
+        grams: _CharGrams, first: int, count: int, max_group: int
     ) -> tuple[dict[tuple[int, int], int], sparse.coo_matrix]:
-        stripped = ["".join(s.split()) for s in sentences]  # chrF ignores whitespace
-        # Each sentence's n-grams once, as (column, count) arrays: a run is its members' arrays plus the
-        # n-grams across each junction. numpy int32 arrays, not Python lists: a 10,000-sentence article has
-        # tens of millions of n-gram occurrences over its runs.
-        singles: list[tuple[np.ndarray, np.ndarray]] = []
-        for text in stripped:
-            grams = Counter()
-            for counter in extract_all_char_ngrams(text, self.order, True):
-                grams.update(counter)
-            cols = np.fromiter(
-                (vocab.setdefault(g, len(vocab)) for g in grams), dtype=np.int32, count=len(grams)
-            )
-            singles.append((cols, np.fromiter(grams.values(), dtype=np.float32, count=len(grams))))
+        """Rows of the runs of sentences `first .. first + count` (one side) and their n-gram counts.
+
+        A run's n-grams are those of its sentences joined, whitespace removed: every n-gram whose first
+        and last characters both fall in the run. Each distinct (first sentence, last sentence, n-gram)
+        is counted once, then added to every run that holds both of its sentences."""
         rows: dict[tuple[int, int], int] = {}
+        size_base: dict[int, int] = {}
+        for size in range(1, max_group + 1):
+            size_base[size] = len(rows)
+            for start in range(count - size + 1):
+                rows[(start, size)] = len(rows)
+        i, j, col, weight = grams.distinct(first, count)
+        row_parts: list[np.ndarray] = []
         col_parts: list[np.ndarray] = []
         data_parts: list[np.ndarray] = []
-        lengths: list[int] = []
         for size in range(1, max_group + 1):
-            for start in range(len(sentences) - size + 1):
-                rows[(start, size)] = len(rows)
-                length = 0
-                for member in range(start, start + size):
-                    cols, counts = singles[member]
-                    col_parts.append(cols)
-                    data_parts.append(counts)
-                    length += len(cols)
-                    if member > start:
-                        prefix = "".join(stripped[max(start, member - self.order) : member])
-                        junction = Counter(self._junction(prefix, stripped[member]))
-                        col_parts.append(
-                            np.fromiter((vocab.setdefault(g, len(vocab)) for g in junction), dtype=np.int32)
-                        )
-                        data_parts.append(np.fromiter(junction.values(), dtype=np.float32))
-                        length += len(junction)
-                lengths.append(length)
+            for shift in range(size):  # the n-gram's first sentence is the run's sentence `shift`
+                start = i - shift
+                keep = (start >= 0) & (start + size <= count) & (j < start + size)
+                row_parts.append(size_base[size] + start[keep])
+                col_parts.append(col[keep])
+                data_parts.append(weight[keep])
+        row_ids = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
+        del row_parts
         cols = np.concatenate(col_parts) if col_parts else np.zeros(0, dtype=np.int32)
         data = np.concatenate(data_parts) if data_parts else np.zeros(0, dtype=np.float32)
         del col_parts, data_parts
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        by_row = np.argsort(row_ids, kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row_ids, minlength=len(rows)))]).astype(np.int64)
         # CSR merges a row's repeated columns in place (COO would sort all entries at once, in copies).
-        counts = sparse.csr_matrix((data, cols, indptr), shape=(len(rows), max(len(vocab), 1)))
+        counts = sparse.csr_matrix(
+            (data[by_row], cols[by_row], indptr), shape=(len(rows), max(len(grams.gram_order), 1))
+        )
         counts.sum_duplicates()
         return rows, counts.tocoo()
-
-    def _junction(self, prefix: str, member: str) -> list[str]:
-        """n-grams that start in `prefix` and end in `member` (none reaching past it): each counted once."""
-        grams = []
-        for n in range(2, self.order + 1):
-            head = prefix[-(n - 1) :]
-            joined = head + member[: n - 1]
-            grams.extend(
-                joined[t : t + n] for t in range(len(head)) if t + n <= len(joined) and t + n > len(head)
-            )
-        return grams
 
     @staticmethod
     def _expand(
@@ -263,8 +297,20 @@ class _PairScorer:
         self.mt_weight = _cumulative_weights(mt, ref, params.length_share)
         self.ref_weight = _cumulative_weights(ref, mt, params.length_share)
         self.cache: dict[int, float] = {}  # similarity by pair key (see `margins`)
+        n_left, n_right = len(self.chrf.left_rows), len(self.chrf.right_rows)
+        self.all_pairs = (
+            self._similarity_block(np.arange(n_left), np.arange(n_right))
+            if n_left * n_right <= _ALL_PAIRS
+            else None
+        )
         self.mt_base = self._baselines("mt")
         self.ref_base = self._baselines("ref")
+
+    def _similarities(self, mt_ids: np.ndarray, ref_ids: np.ndarray) -> np.ndarray:
+        """Similarity of every MT run in `mt_ids` to every reference run in `ref_ids`."""
+        if self.all_pairs is not None:
+            return self.all_pairs[np.ix_(mt_ids, ref_ids)]
+        return self._similarity_block(mt_ids, ref_ids)
 
     def _similarity_block(self, mt_ids: np.ndarray, ref_ids: np.ndarray) -> np.ndarray:
         p = self.params
@@ -307,9 +353,7 @@ class _PairScorer:
                 np.linspace(0, n_starts - 1, min(n_starts, self.params.baseline_sample)).round()
             )
             other = np.array([other_rows[(int(s), size)] for s in starts])
-            sims = (
-                self._similarity_block(own, other) if side == "mt" else self._similarity_block(other, own).T
-            )
+            sims = self._similarities(own, other) if side == "mt" else self._similarities(other, own).T
             k = len(other)
             base[:, size] = (k * np.median(sims, axis=1) + k0 * prior) / (k + k0)
         return base
@@ -322,16 +366,10 @@ class _PairScorer:
         n_right = len(ref_rows)
         mt_ids = np.fromiter((mt_rows[(i, a)] for i, a, _, _ in units), dtype=np.int64, count=len(units))
         ref_ids = np.fromiter((ref_rows[(j, b)] for _, _, j, b in units), dtype=np.int64, count=len(units))
-        keys = mt_ids * n_right + ref_ids
-        todo = np.unique(keys[[k not in self.cache for k in keys.tolist()]])
-        # Blocks of consecutive MT runs against the reference runs they need: a band stays a band.
-        for start in range(0, len(todo), _BLOCK_PAIRS):
-            chunk = todo[start : start + _BLOCK_PAIRS]
-            block_mt, mt_pos = np.unique(chunk // n_right, return_inverse=True)
-            block_ref, ref_pos = np.unique(chunk % n_right, return_inverse=True)
-            sims = self._similarity_block(block_mt, block_ref)[mt_pos, ref_pos]
-            self.cache.update(zip(chunk.tolist(), sims.tolist(), strict=True))
-        similarity = np.fromiter((self.cache[k] for k in keys.tolist()), dtype=np.float64, count=len(units))
+        if self.all_pairs is not None:
+            similarity = self.all_pairs[mt_ids, ref_ids]
+        else:
+            similarity = self._cached_similarities(mt_ids * n_right + ref_ids, n_right)
         # Cosine does not see length, and a translation is about as long as its reference (Gale-Church).
         mt_log_len = np.log1p(self.chrf.left_totals[:, 0])
         ref_log_len = np.log1p(self.chrf.right_totals[:, 0])
@@ -342,6 +380,18 @@ class _PairScorer:
             - 0.5 * (self.mt_base[mt_ids, ref_size] + self.ref_base[ref_ids, mt_size])
             - self.params.length_ratio_weight * np.abs(mt_log_len[mt_ids] - ref_log_len[ref_ids])
         )
+
+    def _cached_similarities(self, keys: np.ndarray, n_right: int) -> np.ndarray:
+        """Similarities of the pairs keyed MT row * `n_right` + reference row, each computed once."""
+        todo = np.unique(keys[[k not in self.cache for k in keys.tolist()]])
+        # Blocks of consecutive MT runs against the reference runs they need: a band stays a band.
+        for start in range(0, len(todo), _BLOCK_PAIRS):
+            chunk = todo[start : start + _BLOCK_PAIRS]
+            block_mt, mt_pos = np.unique(chunk // n_right, return_inverse=True)
+            block_ref, ref_pos = np.unique(chunk % n_right, return_inverse=True)
+            sims = self._similarity_block(block_mt, block_ref)[mt_pos, ref_pos]
+            self.cache.update(zip(chunk.tolist(), sims.tolist(), strict=True))
+        return np.fromiter((self.cache[k] for k in keys.tolist()), dtype=np.float64, count=len(keys))
 
     def gains(self, units: list[tuple[int, int, int, int]]) -> dict[tuple[int, int, int, int], float]:
         """What linking each unit earns over leaving its sentences unaligned (1-0 / 0-1, which earn 0)."""

@@ -278,3 +278,14 @@ def test_embeddings_keep_paraphrases_and_find_merges():
         Unit((9,), (6,)),
     ]
     assert align(MT, REF, embed=embed) == one_to_one(len(REF))
+
+
+def test_chrf_of_runs_counts_n_grams_across_empty_sentences():
+    # Six empty sentences between "ab" and "cd": the run of all eight joins to "abcd", whose n-grams
+    # reach across every one of them.
+    left = ["ab", "", "", "", "", "", "", "cd"]
+    right = ["abcd"]
+    index = _ChrfIndex(left, right, max_group=8)
+    score = index.chrf_block(np.array([index.left_rows[(0, 8)]]), np.array([index.right_rows[(0, 1)]]))
+    assert 100 * score[0, 0] == pytest.approx(CHRF(beta=1).sentence_score("ab cd", ["abcd"]).score)
+    assert score[0, 0] == pytest.approx(1.0)
