@@ -291,6 +291,13 @@ def test_records_frame_and_csv_round_trip(tmp_path: Path) -> None:
     assert len(rows) == len(result.units) and rows[0]["doc"] == result.doc
 
 
+def test_csv_is_what_pandas_writes_from_the_frame(tmp_path: Path) -> None:
+    # Scores absent, NaN and whole, quotes, commas, newlines and non-ASCII text in the cells.
+    result = bad_article()
+    text = write_article(result, tmp_path)["csv"].read_text(encoding="utf-8")
+    assert text == records_frame(result).to_csv(index=False, lineterminator="\n")
+
+
 def test_write_article_names_and_outputs(tmp_path: Path) -> None:
     result = bad_article("../evil/doc name")
     paths = write_article(result, tmp_path / "out")
