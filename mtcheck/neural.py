@@ -226,26 +226,18 @@ def decode_spans(
         return []
     worse = np.cumsum(tag_probs[:, ::-1], axis=1)[:, ::-1]  # P(tag >= k) per piece
     levels = ("minor", "major", "critical")
+    # Per piece, the most severe level whose cut it passes (0: none); a word takes its pieces' highest.
+    passes = worse[:, 1:] >= np.array([cuts[level] for level in levels])
+    piece_level = np.where(passes.any(axis=1), len(levels) - np.argmax(passes[:, ::-1], axis=1), 0).tolist()
     words = words_of(mt)
+    # Offsets run left to right: a word's pieces are those ending after its start and starting before its end.
+    first = np.searchsorted([end for _, end in offsets], [w.start for w in words], side="right").tolist()
+    after = np.searchsorted([start for start, _ in offsets], [w.end for w in words], side="left").tolist()
     flagged: list[tuple[int, int, float, list[int]]] = []  # (word index, level, confidence, pieces)
-    first = 0  # pieces and words both run left to right: one pass over the pieces, not one per word
-    for w_index, w in enumerate(words):
-        while first < len(offsets) and offsets[first][1] <= w.start:
-            first += 1
-        pieces = []
-        k = first
-        while k < len(offsets) and offsets[k][0] < w.end:
-            if w.start < offsets[k][1]:
-                pieces.append(k)
-            k += 1
-        if not pieces:
-            continue
-        best = -1
-        for level in range(len(levels), 0, -1):
-            if worse[pieces, level].max() >= cuts[levels[level - 1]]:
-                best = level
-                break
+    for w_index, (lo, hi) in enumerate(zip(first, after, strict=True)):
+        best = max(piece_level[lo:hi], default=0)
         if best > 0:
+            pieces = list(range(lo, hi))
             flagged.append((w_index, best, float(worse[pieces, best].max()), pieces))
     spans: list[ErrorSpan] = []
     run: list[tuple[int, int, float, list[int]]] = []
