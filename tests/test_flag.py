@@ -82,6 +82,8 @@ def test_complete_headline_and_ellipsis_not_truncated(flagger: Flagger) -> None:
         ("1,500,000 people and twenty-five more", [1.5e6, 25]),
         ("one of them", []),
         ("a hundred", [100]),
+        ("three and a half times as rich", [3.5]),
+        ("two and a half million people and 7", [2.5e6, 7]),
     ],
 )
 def test_quantities(text: str, values: list[float]) -> None:
@@ -98,6 +100,7 @@ def test_quantities(text: str, values: list[float]) -> None:
             "Give us targets you consider one hundred percent terrorist.",
             "Targets you consider 100 percent terrorist.",
         ),
+        ("They are 3.5 times as rich.", "They are three and a half times as rich."),
     ],
 )
 def test_equal_numbers_and_dates_not_flagged(flagger: Flagger, mt: str, ref: str) -> None:
@@ -150,6 +153,57 @@ def test_transliteration(flagger: Flagger) -> None:
         "transliteration",
     )
     assert [f.text for f in flags] == ["siloviki"] and flags[0].severity == "major"
+
+
+# -- pronouns and negation -------------------------------------------------------------------------------------
+def test_swapped_pronoun_is_flagged_where_the_reference_never_uses_it(flagger: Flagger) -> None:
+    ref = "He said his delegation was ready."
+    flags = by_detector(flagger.flag("She said his delegation was ready.", ref, []), "pronouns")
+    assert [(f.text, f.severity) for f in flags] == [("She", "major")] and "'he'" in flags[0].reason
+    plural = by_detector(
+        flagger.flag(
+            "We will not allow it, our partners say.", "They will not allow it, their partners say.", []
+        ),
+        "pronouns",
+    )
+    assert [f.text for f in plural] == ["We", "our"]
+    # The reference uses the MT's person too, or the persons are ones free wording swaps: no flag.
+    for mt, other in [
+        ("She told him that he was wrong.", "He was wrong, she told him."),
+        ("To be honest, I did not know.", "To tell you the truth, I didn't know."),
+        ("The company said it would sue.", "The company said they would sue."),
+        ("I think we must hold our leaders to account.", "I think we must hold leaders to account."),
+    ]:
+        assert not by_detector(flagger.flag(mt, other, []), "pronouns"), mt
+
+
+def test_negation_on_one_side_only_is_flagged(flagger: Flagger) -> None:
+    added = by_detector(flagger.flag("Putin is not in Syria.", "Putin is in Syria.", []), "negation")
+    assert [(f.text, f.severity) for f in added] == [("is not", "major")]
+    lost = by_detector(
+        flagger.flag("He did go home after the talks.", "He did not go home after the talks.", []), "negation"
+    )
+    assert [f.text for f in lost] == ["did go"] and "'did not go'" in lost[0].reason
+    contracted = by_detector(
+        flagger.flag("They have reached a deal.", "They haven't reached a deal.", []), "negation"
+    )
+    assert [f.text for f in contracted] == ["have reached"]
+
+
+@pytest.mark.parametrize(
+    "mt, ref",
+    [
+        ("They refused to go.", "They did not go."),  # a negative verb on the other side
+        ("The funds aren't enough.", "The funds are insufficient."),  # a negative prefix
+        ("Such cases are frequent.", "Such cases are not rare."),  # the negated word reworded
+        ("He is not only the worst but also the last.", "He is the worst and the last."),  # "not only"
+        ("He can't wait for the season.", "He is eagerly awaiting the season."),
+        ("We can't help but ask what happened.", "We have to ask what happened."),
+        ("He did not go home.", "He didn't go home."),
+    ],
+)
+def test_negation_worded_differently_is_not_flagged(flagger: Flagger, mt: str, ref: str) -> None:
+    assert not by_detector(flagger.flag(mt, ref, []), "negation")
 
 
 # -- repetition, quotes, casing --------------------------------------------------------------------------------
@@ -318,4 +372,4 @@ def test_verdict_rule(flagger: Flagger) -> None:
 
 def test_signature_names_the_cuts() -> None:
     assert Flagger({"ok": 50.0}).signature != Flagger({"ok": 60.0}).signature
-    assert Flagger().signature.startswith("flags:flag5+")
+    assert Flagger().signature.startswith("flags:flag6+")

@@ -2,6 +2,7 @@
 
 from mtcheck.detectors.base import Detector, UnitContext, Word, words_of
 from mtcheck.detectors.numbers import NamesDetector, NumbersDetector
+from mtcheck.detectors.polarity import NegationDetector, PronounDetector
 from mtcheck.detectors.script import TransliterationDetector, UntranslatedDetector
 from mtcheck.detectors.surface import CasingDetector, QuoteDetector, RepetitionDetector
 from mtcheck.detectors.truncation import TruncationDetector
@@ -12,6 +13,8 @@ def default_detectors() -> list[Detector]:
         TruncationDetector(),
         NumbersDetector(),
         NamesDetector(),
+        PronounDetector(),
+        NegationDetector(),
         UntranslatedDetector(),
         TransliterationDetector(),
         RepetitionDetector(),
@@ -28,7 +31,9 @@ __all__ = [
     "default_detectors",
     "CasingDetector",
     "NamesDetector",
+    "NegationDetector",
     "NumbersDetector",
+    "PronounDetector",
     "QuoteDetector",
     "RepetitionDetector",
     "TransliterationDetector",

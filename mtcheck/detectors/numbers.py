@@ -1,6 +1,6 @@
 """Numbers, dates, money and names that disagree with the reference.
 
-Numbers are compared by value, so "one hundred" = "100", "$1.2 billion" = "1.2 billion dollars" =
+Numbers are compared by value, so "one hundred" = "100", "three and a half" = "3.5", "$1.2 billion" = "1.2 billion dollars" =
 "1,200,000,000 dollars", and a reordered or abbreviated date ("28 September", "September 28",
 "Sept. 28") is the same date. A number in the MT that the reference lacks is flagged (major when the
 reference has some other number in its place, minor when it has none); small spelled-out numbers
@@ -170,6 +170,9 @@ def quantities(text: str, words: list[Word] | None = None) -> list[Quantity]:
             elif is_spelled and _word_value(nxt) is not None:
                 current += _word_value(nxt)
                 j += 1
+            elif nxt == "and" and [x.norm for x in words[j + 2 : j + 4]] == ["a", "half"]:
+                current += 0.5  # "three and a half" is 3.5, "two and a half million" 2.5 million
+                j += 3
             elif (
                 is_spelled
                 and nxt == "and"
