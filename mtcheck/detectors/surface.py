@@ -32,8 +32,12 @@ class RepetitionDetector:
         ref_text = " ".join(w.norm for w in ctx.ref_words)
         flags: list[Flag] = []
         covered: set[int] = set()
+        # A phrase of three or more words said twice starts with a three-word phrase said twice: most
+        # sentences have none, and skip the search below.
+        trigrams = list(zip(norms, norms[1:], norms[2:], strict=False))
+        longest = min(12, len(words) // 2) if len(set(trigrams)) < len(trigrams) else 2
         # Longest repeated phrase first, so "I'm sorry to hear that" is one flag, not five.
-        for n in range(min(12, len(words) // 2), 2, -1):
+        for n in range(longest, 2, -1):
             positions: dict[tuple[str, ...], list[int]] = {}
             for i in range(len(words) - n + 1):
                 positions.setdefault(tuple(norms[i : i + n]), []).append(i)
