@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> None:
     s = verbs.add_parser("eval-synth", help="injected errors on held-out documents: caught or not")
     s.add_argument("data", type=Path, help="the shared data folder")
     s.add_argument("--per-type", type=int, default=150)
+    s.add_argument(
+        "--split",
+        choices=("holdout", "fit"),
+        default="holdout",
+        help="document half the good translations come from: fit, to develop a rule without the held-out half",
+    )
     s.add_argument("--model", type=Path, default=None)
     s.add_argument("--json", type=Path, default=None)
 
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         from mtcheck import Checker, CheckOptions
 
         checker = Checker(CheckOptions(mode="aligned", check_pairing=False), model_path=args.model)
-        write_json(evaluate_synthetic(args.data, checker, args.per_type), args.json)
+        write_json(evaluate_synthetic(args.data, checker, args.per_type, split=args.split), args.json)
     elif args.verb == "eval-align":
         from lab.eval_align import main as eval_align
 

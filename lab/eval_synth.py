@@ -1,6 +1,6 @@
 """Does mtcheck catch the errors wire copy shows? Injected errors on documents never trained on.
 
-    python -m lab eval-synth ../shared/data [--per-type 150] [--json F]
+    python -m lab eval-synth ../shared/data [--per-type 150] [--split holdout|fit] [--json F]
 
 Good translations of held-out documents (the MQM file's second human translation `ref_alt`, and ru-en
 MT that raters scored in the top fifth) get one error of each kind from `lab.synth`, and the damaged and
@@ -22,12 +22,13 @@ from lab.data import MQM_FILE, RUEN_FILE, Row, data_file, read_rows
 from lab.evaluate import check_rows
 
 
-def held_out_bases(data_dir: Path, n: int, seed: int) -> list[Row]:
-    mqm = read_rows(data_file(data_dir, MQM_FILE), "holdout")
+def good_translations(data_dir: Path, n: int, seed: int, split: str = "holdout") -> list[Row]:
+    """Good translations of the `split` half's documents (held out unless developing on "fit")."""
+    mqm = read_rows(data_file(data_dir, MQM_FILE), split)
     alt = list(
         {r.item: Row(**{**r.__dict__, "mt": r.ref_alt, "spans": []}) for r in mqm if r.ref_alt}.values()
     )
-    ruen = read_rows(data_file(data_dir, RUEN_FILE), "holdout")
+    ruen = read_rows(data_file(data_dir, RUEN_FILE), split)
     cut = np.percentile([r.human for r in ruen], 80)
     good = [r for r in ruen if r.human >= cut]
     rng = random.Random(seed)
@@ -35,12 +36,15 @@ def held_out_bases(data_dir: Path, n: int, seed: int) -> list[Row]:
     return bases
 
 
-def evaluate_synthetic(data_dir: Path, checker, per_type: int = 150, seed: int = 7) -> dict:
-    bases = held_out_bases(data_dir, per_type, seed)
+def evaluate_synthetic(
+    data_dir: Path, checker, per_type: int = 150, seed: int = 7, split: str = "holdout"
+) -> dict:
+    bases = good_translations(data_dir, per_type, seed, split)
     rng = random.Random(seed)
     clean_units = check_rows(checker, bases)
     clean_ok = {id(b): u.verdict == "ok" for b, u in zip(bases, clean_units, strict=True)}
     out: dict = {
+        "split": split,
         "bases": len(bases),
         "clean_ok": round(float(np.mean(list(clean_ok.values()))), 4),
         "signature": checker.signature,
