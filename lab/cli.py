@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--synthetic", type=int, default=None, help="synthetic examples per epoch")
     t.add_argument("--identity", type=int, default=None, help="references as their own MT, per epoch")
+    t.add_argument("--mqm-repeat", type=int, default=None, help="passes over the MQM fit rows per epoch")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--encoder", type=Path, default=None, help="local transformers encoder folder")
     t.add_argument("--no-calibrate", action="store_true")
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             "epochs",
             "synthetic",
             "identity",
+            "mqm_repeat",
             "seed",
             "max_batches",
             "da_draw",
