@@ -4,8 +4,8 @@ Two sources of evidence:
 - the metric's error spans (`ErrorSpan`, from the trained model: severity, accuracy or fluency,
   confidence), turned into flags with a reason an editor can act on;
 - hand-set rule detectors (`mtcheck.detectors`) for errors with a definite shape: a cut-off clause,
-  numbers and names that differ from the reference, untranslated or transliterated source text,
-  repeated phrases, unbalanced quotes, casing.
+  numbers and names that differ from the reference, a pronoun or negation that turns the reference's
+  meaning over, untranslated or transliterated source text, repeated phrases, unbalanced quotes, casing.
 
 Overlap policy (one rule for every flag): where a model span overlaps a rule flag, the rule flag stays,
 since its reason is more specific, and takes the higher of the two severities, its reason noting that the

@@ -251,15 +251,16 @@ class NegationDetector:
         else:
             aux = ref_words[i - 1].norm if i > 0 and negation.norm == "not" else ""
         negated = next((w for w in ref_words[i + 1 : i + 4] if w.norm not in STOPWORDS), None)
-        stem = negated.norm[:5] if negated is not None else None
-        at = next((k for k, w in enumerate(mt_words) if stem and w.norm[:5] == stem), None)
+        if negated is None:
+            return None
+        at = next((k for k, w in enumerate(mt_words) if w.norm[:5] == negated.norm[:5]), None)
         if at is None:
             return None  # the negated word itself is reworded ("not rare" / "frequent"): nothing to compare
         # The auxiliary, when it stands just before the word ("did go"), joins the span.
         aux_at = next((k for k in range(at - 1, max(-1, at - 4), -1) if aux and mt_words[k].norm == aux), at)
         start, end = mt_words[aux_at].start, mt_words[at].end
         first = ref_words[i - 1] if aux and negation.norm == "not" else negation
-        said = ctx.ref[first.start : negated.end if negated is not None else negation.end]
+        said = ctx.ref[first.start : negated.end]
         return make_flag(
             ctx,
             start,
