@@ -176,6 +176,11 @@ def _negative(word: Word) -> bool:
     return _plain_negation(word) or norm in NEGATIVE_WORDS or prefixed
 
 
+def _reversal(ctx: UnitContext, start: int, end: int, detector: str, reason: str) -> Flag:
+    """Both rules' flags: a mistranslation that may turn the meaning over, major."""
+    return make_flag(ctx, start, end, "accuracy/mistranslation", "major", detector, reason)
+
+
 class PronounDetector:
     name = "pronouns"
     reference_based = True
@@ -197,18 +202,11 @@ class PronounDetector:
                 extra.subtract(w.norm for w in ctx.ref_words if _person(w) == person)
                 for w in ctx.mt_words:
                     if _person(w) == person and extra[w.norm] > 0:
-                        flags.append(
-                            make_flag(
-                                ctx,
-                                w.start,
-                                w.end,
-                                "accuracy/mistranslation",
-                                "major",
-                                self.name,
-                                f"{quote(w.text)} is {person} where the reference says "
-                                f"{', '.join(quote(e) for e in expected)}: check who is meant",
-                            )
+                        said = ", ".join(quote(e) for e in expected)
+                        reason = (
+                            f"{quote(w.text)} is {person} where the reference says {said}: check who is meant"
                         )
+                        flags.append(_reversal(ctx, w.start, w.end, self.name, reason))
         return flags
 
 
@@ -232,15 +230,8 @@ class NegationDetector:
         # "is not", "did not", "never went": the negation with the word it belongs to.
         start = words[i - 1].start if words[i].norm == "not" and i > 0 else words[i].start
         end = words[i + 1].end if words[i].norm == "never" and i + 1 < len(words) else words[i].end
-        return make_flag(
-            ctx,
-            start,
-            end,
-            "accuracy/mistranslation",
-            "major",
-            self.name,
-            f"{quote(ctx.mt[start:end])} is negated, the reference is not: the meaning may be reversed",
-        )
+        reason = f"{quote(ctx.mt[start:end])} is negated, the reference is not: the meaning may be reversed"
+        return _reversal(ctx, start, end, self.name, reason)
 
     def _lost(self, ctx: UnitContext, mt_words: list[Word], ref_words: list[Word], i: int) -> Flag | None:
         # The reference's negated verb group: its auxiliary ("did" of "did not" / "didn't") and the next
@@ -261,13 +252,8 @@ class NegationDetector:
         start, end = mt_words[aux_at].start, mt_words[at].end
         first = ref_words[i - 1] if aux and negation.norm == "not" else negation
         said = ctx.ref[first.start : negated.end]
-        return make_flag(
-            ctx,
-            start,
-            end,
-            "accuracy/mistranslation",
-            "major",
-            self.name,
+        reason = (
             f"the reference says {quote(said)}, the MT {quote(ctx.mt[start:end])} without the negation: "
-            "the meaning may be reversed",
+            "the meaning may be reversed"
         )
+        return _reversal(ctx, start, end, self.name, reason)
