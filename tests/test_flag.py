@@ -84,6 +84,9 @@ def test_complete_headline_and_ellipsis_not_truncated(flagger: Flagger) -> None:
         ("a hundred", [100]),
         ("three and a half times as rich", [3.5]),
         ("two and a half million people and 7", [2.5e6, 7]),
+        ("a million and a half", [1.5e6]),
+        ("over 2 1/2 million tenge", [2.5e6]),
+        ("about six-and-a-half years", [6.5]),
     ],
 )
 def test_quantities(text: str, values: list[float]) -> None:

@@ -128,6 +128,9 @@ def _digit_value(token: str) -> float | None:
 def _word_value(token: str) -> float | None:
     """Value of a spelled-out number word ("seven", "twenty-five"); None otherwise."""
     parts = token.lower().split("-")
+    if len(parts) > 3 and parts[-3:] == ["and", "a", "half"]:  # "six-and-a-half"
+        whole = _word_value("-".join(parts[:-3]))
+        return None if whole is None else whole + 0.5
     if len(parts) == 2 and parts[0] in TENS and parts[1] in UNITS:
         return TENS[parts[0]] + UNITS[parts[1]]
     if len(parts) == 1:
@@ -157,6 +160,7 @@ def quantities(text: str, words: list[Word] | None = None) -> list[Quantity]:
         j = i
         total, current = 0.0, digit if digit is not None else (spelled if spelled is not None else 1.0)
         is_spelled = digit is None
+        last_scale = 1.0  # of the last "thousand", "million", ... read: "a million and a half" is 1.5 million
         while j + 1 < len(words) and not text[words[j].end : words[j + 1].start].strip():
             nxt = words[j + 1].norm
             if nxt in SCALES:
@@ -166,13 +170,27 @@ def quantities(text: str, words: list[Word] | None = None) -> list[Quantity]:
                 else:
                     total += current * scale
                     current = 0.0
+                    last_scale = scale
                 j += 1
             elif is_spelled and _word_value(nxt) is not None:
                 current += _word_value(nxt)
                 j += 1
             elif nxt == "and" and [x.norm for x in words[j + 2 : j + 4]] == ["a", "half"]:
-                current += 0.5  # "three and a half" is 3.5, "two and a half million" 2.5 million
+                # "three and a half" is 3.5, "two and a half million" 2.5 million, "a million and a half"
+                # 1.5 million
+                if current or not total:
+                    current += 0.5
+                else:
+                    total += 0.5 * last_scale
                 j += 3
+            elif (
+                not is_spelled
+                and j + 2 < len(words)
+                and (words[j + 1].text, text[words[j + 1].end : words[j + 2].start], words[j + 2].text)
+                == ("1", "/", "2")
+            ):
+                current += 0.5  # "2 1/2"
+                j += 2
             elif (
                 is_spelled
                 and nxt == "and"
