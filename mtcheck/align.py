@@ -96,7 +96,6 @@ class _CharGrams:
         stripped = ["".join(s.split()) for s in sentences]  # chrF ignores whitespace
         text = "".join(stripped)
         chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        self.order = order
         self.sentence_of = np.repeat(np.arange(len(stripped)), [len(s) for s in stripped])
         # columns[n - 1][p]: column of the n-gram starting at p (positions 0 .. len(text) - n)
         self.columns: list[np.ndarray] = []
@@ -141,9 +140,10 @@ class _ChrfIndex:
 
     `rows[(start, size)]` is the row of the run `sentences[start:start + size]` joined with spaces.
     A run holds the n-grams of its sentences joined (`_CharGrams`), counted once per distinct n-gram
-    and pair of sentences it starts and ends in, then added to every run holding both. The counts are stored binary-expanded (an n-gram seen k times
-    becomes k columns), which turns sum(min(count_a, count_b)) into a dot product; the right side holds
-    each order's n-grams in a row block of its own, so one product gives every order's matches.
+    and pair of sentences it starts and ends in, then added to every run holding both. The counts are
+    stored binary-expanded (an n-gram seen k times becomes k columns), which turns
+    sum(min(count_a, count_b)) into a dot product; the right side holds each order's n-grams in a row
+    block of its own, so one product gives every order's matches.
     """
 
     def __init__(self, left: Sequence[str], right: Sequence[str], max_group: int, order: int = CHAR_ORDER):
@@ -156,7 +156,7 @@ class _ChrfIndex:
         widest = np.zeros(len(gram_order), dtype=np.int64)
         for counts in (left_counts, right_counts):
             np.maximum.at(widest, counts.col, counts.data.astype(np.int64))
-        del grams
+        del grams  # the per-position arrays (six per character) are not needed for the matrices below
         offsets = np.concatenate([[0], np.cumsum(widest)[:-1]]).astype(np.int32)
         n_cols = int(widest.sum())
         # Left: one matrix over all orders (the orders' columns are disjoint). Right: the orders stacked

@@ -151,7 +151,7 @@ UN_WORDS = frozenset(
 
 def _person(word: Word) -> str | None:
     """The person of a personal pronoun, contracted ones included ("I'm", "we've", "they'll")."""
-    return PERSON.get(word.norm.split("'")[0]) if word.norm not in ("it's", "let's") else None
+    return PERSON.get(word.norm.split("'")[0])
 
 
 def _plain_negation(word: Word) -> bool:
