@@ -103,6 +103,18 @@ def main(argv: list[str] | None = None) -> None:
     g.add_argument("--workers", default="1,2", help="Ray worker counts to compare (empty: skip)")
     g.add_argument("--json", type=Path, default=None)
 
+    p = verbs.add_parser(
+        "probe", help="an untrained encoder's token matches against chrF and the model (fit half)"
+    )
+    p.add_argument("data", type=Path, help="the shared data folder")
+    p.add_argument(
+        "--encoder", type=Path, default=None, help="local transformers encoder folder (default MiniLM)"
+    )
+    p.add_argument("--layers", default="3,4,5,6", help="layers whose states are matched (0: embeddings)")
+    p.add_argument("--model", type=Path, default=None, help="model folder for the dev comparison")
+    p.add_argument("--source", action="store_true", help="also the MT's cosine with its source (USE)")
+    p.add_argument("--json", type=Path, default=None)
+
     args = parser.parse_args(argv)
     if args.verb == "train":
         from lab.train import Settings, parse_da_rows, parse_parts, train
@@ -173,3 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
         workers = [int(n) for n in args.workers.split(",") if n.strip()]
         bench_scale(args.data, sizes, args.sentences, workers, args.json)
+    elif args.verb == "probe":
+        from lab.probe import main as probe
+
+        layers = [int(n) for n in args.layers.split(",") if n.strip()]
+        probe(args.data, args.encoder, layers, args.model, args.source, args.json)
