@@ -43,7 +43,7 @@ from mtcheck.detectors import Detector, UnitContext, default_detectors, words_of
 from mtcheck.detectors.base import STOPWORDS, quote
 from mtcheck.types import SEVERITIES, VERDICTS, ErrorSpan, Flag
 
-VERSION = "flag6"
+VERSION = "flag7"
 SEVERITY_WEIGHT = {"minor": 1.0, "major": 5.0, "critical": 25.0}
 MODEL_DETECTOR = "model"
 MODEL_CATEGORY = {"accuracy": "accuracy/mistranslation", "fluency": "fluency/grammar"}

@@ -222,6 +222,19 @@ def test_repetition(flagger: Flagger) -> None:
     assert not by_detector(flagger.flag("What he had had was enough.", "", []), "repetition")
 
 
+@pytest.mark.parametrize(
+    ("mt", "severity"),
+    [
+        ("The two sides agreed to live together to live together in peace.", "major"),  # a decoding loop
+        ("There are hypocrites, there are hypocrites everywhere, he said.", "minor"),  # emphasis, perhaps
+        ("They agreed to live together and to live together in peace.", "minor"),  # not side by side
+    ],
+)
+def test_a_three_word_phrase_said_twice_in_a_row_is_major(flagger: Flagger, mt: str, severity: str) -> None:
+    flags = by_detector(flagger.flag(mt, "The two sides agreed to live in peace.", []), "repetition")
+    assert [f.severity for f in flags] == [severity]
+
+
 def test_quotes_russian_dash_and_imbalance(flagger: Flagger) -> None:
     mt = "“We need to transfer this work to a serious level, if we are to work effectively”, – he stressed."
     ref = "“We need to take this work to a serious, substantive level if we are to work effectively,” he stressed."
@@ -375,4 +388,4 @@ def test_verdict_rule(flagger: Flagger) -> None:
 
 def test_signature_names_the_cuts() -> None:
     assert Flagger({"ok": 50.0}).signature != Flagger({"ok": 60.0}).signature
-    assert Flagger().signature.startswith("flags:flag6+")
+    assert Flagger().signature.startswith("flags:flag7+")
