@@ -24,7 +24,7 @@ import numpy as np
 from lab.data import MQM_FILE, RUEN_FILE, Row, data_file, read_rows
 from lab.evaluate import _chrf_bleu
 from lab.stats import flat_kendall, tau_item
-from lab.train import _bucket
+from lab.train import Corpus, Settings
 
 BATCH = 64
 
@@ -119,12 +119,15 @@ def probe(
     folder = Path(encoder) if encoder else default_embedder_path()
     model_folder = Path(model) if model else DEFAULT_MODEL
     settings = json.loads((model_folder / "config.json").read_text()).get("training", {}).get("settings", {})
-    seed, share = int(settings.get("seed", 13)), float(settings.get("dev_share", 0.2))
+    # The trainer's own split, so the dev rows are exactly those the model never saw.
+    corpus = Corpus(
+        data_dir, Settings(seed=int(settings.get("seed", 13)), dev_share=settings.get("dev_share", 0.2))
+    )
     metric = load_metric(model_folder)
     out: dict = {"encoder": str(folder.name), "layers": layers, "model": metric.name, "sets": {}}
-    for name, file, dev_key in (
-        ("ruen", RUEN_FILE, lambda r: r.doc),
-        ("mqm", MQM_FILE, lambda r: f"{r.doc}|{r.seg}"),
+    for name, file, dev_rows_of_file in (
+        ("ruen", RUEN_FILE, corpus.dev_ruen),
+        ("mqm", MQM_FILE, corpus.dev_mqm),
     ):
         rows = [r for r in read_rows(data_file(data_dir, file), "fit") if not r.is_human]
         print(f"{name}: {len(rows)} MT rows of the fit half", flush=True)
@@ -138,7 +141,8 @@ def probe(
             enc = SourceEncoder()
             src, hyp = enc.encode([r.src for r in rows]), enc.encode([r.mt for r in rows])
             columns["source_cosine"] = list((src * hyp).sum(1))
-        dev = [k for k, r in enumerate(rows) if _bucket(dev_key(r), seed) < share]
+        dev_keys = {(r.item, r.system) for r in dev_rows_of_file}
+        dev = [k for k, r in enumerate(rows) if (r.item, r.system) in dev_keys]
         dev_rows = [rows[k] for k in dev]
         dev_columns = {n: [v[k] for k in dev] for n, v in columns.items()}
         prediction = metric.predict([r.mt for r in dev_rows], [r.ref for r in dev_rows])

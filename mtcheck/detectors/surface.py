@@ -58,7 +58,7 @@ class RepetitionDetector:
                 # A three-word phrase said twice in a row with nothing but a space between ("to live
                 # together to live together") is a decoding loop; with a comma ("there are hypocrites,
                 # there are hypocrites") it may be the speaker's own emphasis. No human translation of
-                # the fit half's MQM or WMT21 ru-en `ref-B` rows has the first kind.
+                # the MQM fit half or the WMT21 ru-en `ref-B` rows has the first kind.
                 loop = earlier[-1] + n == i and not ctx.mt[words[i - 1].end : words[i].start].strip()
                 covered.update(range(i, i + n))
                 covered.update(range(earlier[0], earlier[0] + n))
