@@ -22,27 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from lab.data import MQM_FILE, RUEN_FILE, Row, data_file, read_rows
-from lab.evaluate import _chrf_bleu
 from lab.stats import flat_kendall, tau_item
 from lab.train import Corpus, Settings
 
 BATCH = 64
-
-
-def _hidden_states(encoder, batch: dict) -> list:
-    """Every layer's states (embeddings first) of one batch, from the native BERT or a transformers model."""
-    import torch
-
-    if getattr(encoder, "native_bert", False):
-        ids = batch["input_ids"]
-        x = encoder.embeddings(ids, torch.zeros_like(ids))
-        padding = batch["attention_mask"] == 0
-        states = [x]
-        for layer in encoder.encoder.layers:
-            x = layer(x, src_key_padding_mask=padding)
-            states.append(x)
-        return states
-    return list(encoder(**batch, output_hidden_states=True).hidden_states)
 
 
 def token_matching(folder: Path, mt: list[str], ref: list[str], layers: list[int]) -> np.ndarray:
@@ -63,7 +46,7 @@ def token_matching(folder: Path, mt: list[str], ref: list[str], layers: list[int
         batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
         batch = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}
         with torch.inference_mode():
-            states = [s.float() for s in _hidden_states(encoder, batch)]
+            states = [s.float() for s in encoder(**batch, output_hidden_states=True).hidden_states]
         mask = batch["attention_mask"].bool()
         pieces = mask.clone()
         pieces[:, 0] = False  # [CLS]
@@ -113,6 +96,7 @@ def probe(
     source: bool = False,
 ) -> dict:
     from mtcheck import load_metric
+    from mtcheck.lexical import sentence_chrf
     from mtcheck.metric import DEFAULT_MODEL
     from mtcheck.models import SourceEncoder, default_embedder_path
 
@@ -132,7 +116,7 @@ def probe(
         rows = [r for r in read_rows(data_file(data_dir, file), "fit") if not r.is_human]
         print(f"{name}: {len(rows)} MT rows of the fit half", flush=True)
         matched = token_matching(folder, [r.mt for r in rows], [r.ref for r in rows], layers)
-        columns = {"chrF": _chrf_bleu(rows)[0]}
+        columns = {"chrF": [sentence_chrf(r.mt, r.ref) for r in rows]}
         for k, layer in enumerate(layers):
             for j, kind in enumerate("PRF"):
                 columns[f"{kind}{layer}"] = list(matched[:, 3 * k + j])

@@ -169,14 +169,17 @@ def build_bert(config: dict):
                 copy.deepcopy(layer) for _ in range(config["num_hidden_layers"])
             )
 
-        def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states=False):
             if token_type_ids is None:
                 token_type_ids = torch.zeros_like(input_ids)
             x = self.embeddings(input_ids, token_type_ids)
             padding = None if attention_mask is None else attention_mask == 0
+            states = [x] if output_hidden_states else None  # embeddings first, as transformers gives them
             for layer in self.encoder.layers:
                 x = layer(x, src_key_padding_mask=padding)
-            return SimpleNamespace(last_hidden_state=x)
+                if states is not None:
+                    states.append(x)
+            return SimpleNamespace(last_hidden_state=x, hidden_states=tuple(states) if states else None)
 
     return BertEncoder()
 
@@ -227,7 +230,8 @@ def load_encoder(folder: Path, random_init: bool = False):
     """(tokenizer, encoder) of a local transformers folder: natively for BERT, else via transformers.
 
     The encoder is called as ``encoder(input_ids=, attention_mask=, token_type_ids=)`` and answers with
-    ``.last_hidden_state``, as a transformers model does.
+    ``.last_hidden_state`` (and, given ``output_hidden_states=True``, every layer's ``.hidden_states``), as a
+    transformers model does.
     """
     config = native_config(folder)
     weights = folder / "model.safetensors"

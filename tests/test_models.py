@@ -171,8 +171,15 @@ def test_native_bert_gives_transformers_hidden_states() -> None:
         b = reference(
             input_ids=theirs["input_ids"], attention_mask=theirs["attention_mask"]
         ).last_hidden_state
+        # Every layer's states on request (the lab's probe reads them), embeddings first.
+        every = {"input_ids": theirs["input_ids"], "attention_mask": theirs["attention_mask"]}
+        ours_layers = encoder(**every, output_hidden_states=True).hidden_states
+        their_layers = reference(**every, output_hidden_states=True).hidden_states
     real = theirs["attention_mask"].bool()
     assert float((a - b)[real].abs().max()) < 1e-4
+    assert len(ours_layers) == len(their_layers) == reference.config.num_hidden_layers + 1
+    for x, y in zip(ours_layers, their_layers, strict=True):
+        assert float((x - y)[real].abs().max()) < 1e-4
 
 
 def test_other_transformers_folders_load_through_transformers(tiny_model: Path, tmp_path: Path) -> None:
