@@ -73,7 +73,9 @@ def test_ray_run_matches_the_single_process_run(wire: Path, tmp_path: Path):
             for name, value in want["scores"].items():
                 assert (have["scores"][name] is None) == (value is None)
                 if value is not None:
-                    assert have["scores"][name] == pytest.approx(value, abs=0.01), (doc, name)
+                    # Reports round to 0.01: a summation-order difference of 1e-6 can still land one
+                    # rounding step apart (seen on an AVX2-only host: 51.88 against 51.87).
+                    assert have["scores"][name] == pytest.approx(value, abs=0.015), (doc, name)
     index = (distributed / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{doc}.html"' in index for doc in expected)
 
