@@ -9,9 +9,11 @@ for the `text` given (the string `mtcheck.io.read_text` returns).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from itertools import pairwise
+from types import SimpleNamespace
 
 from pysbd.between_punctuation import BetweenPunctuation
 from pysbd.lang.english import English
@@ -69,10 +71,40 @@ class _QuotationSplitting(BetweenPunctuation):
         return self.sub_punctuation_between_parens(self.sub_punctuation_between_square_brackets(txt))
 
 
+class _PresentAbbreviations(English.AbbreviationReplacer):
+    """pysbd's abbreviation pass, run only over the abbreviations that can change this line.
+
+    pysbd tries each of its ~190 abbreviations on every line, and every word that merely starts like one
+    ("no" in "not") costs a regex pass over the whole line, quadratic in its length: two thirds of the
+    segmentation time on news paragraphs. Every replacement it makes turns the full stop right after an
+    abbreviation into a placeholder, so an abbreviation never followed by "." in the line is skipped
+    here. Those with regex characters ("u.s", "e.g") are always tried, since pysbd also matches them
+    loosely ("e.g" matches "egg"): the result is the same text, only faster.
+    """
+
+    def search_for_abbreviations_in_string(self, text: str) -> str:
+        folded = text.casefold()  # at least as loose as the IGNORECASE search pysbd runs
+        table = self.lang.Abbreviation
+        present = SimpleNamespace(
+            ABBREVIATIONS=[
+                abbreviation
+                for abbreviation in table.ABBREVIATIONS
+                if re.escape(abbreviation.strip()) != abbreviation.strip()
+                or f"{abbreviation.strip()}." in folded
+            ],
+            PREPOSITIVE_ABBREVIATIONS=table.PREPOSITIVE_ABBREVIATIONS,
+            NUMBER_ABBREVIATIONS=table.NUMBER_ABBREVIATIONS,
+        )
+        narrowed = copy.copy(self)
+        narrowed.lang = SimpleNamespace(Abbreviation=present)
+        return super(_PresentAbbreviations, narrowed).search_for_abbreviations_in_string(text)
+
+
 class _NewsEnglish(English):
-    """pysbd's English with quotation splitting (pysbd looks the class up on the language)."""
+    """pysbd's English with quotation splitting (pysbd looks the classes up on the language)."""
 
     BetweenPunctuation = _QuotationSplitting
+    AbbreviationReplacer = _PresentAbbreviations
 
 
 def segment(text: str) -> list[Sentence]:
