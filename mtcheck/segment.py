@@ -82,15 +82,19 @@ class _PresentAbbreviations(English.AbbreviationReplacer):
     loosely ("e.g" matches "egg"): the result is the same text, only faster.
     """
 
+    # Each abbreviation with what the line must contain for pysbd to change anything (None: always tried).
+    _NEEDS = [
+        (abbreviation, None if re.escape(stem) != stem else f"{stem}.")
+        for abbreviation in English.Abbreviation.ABBREVIATIONS
+        for stem in [abbreviation.strip()]
+    ]
+
     def search_for_abbreviations_in_string(self, text: str) -> str:
         folded = text.casefold()  # at least as loose as the IGNORECASE search pysbd runs
         table = self.lang.Abbreviation
         present = SimpleNamespace(
             ABBREVIATIONS=[
-                abbreviation
-                for abbreviation in table.ABBREVIATIONS
-                if re.escape(abbreviation.strip()) != abbreviation.strip()
-                or f"{abbreviation.strip()}." in folded
+                abbreviation for abbreviation, needs in self._NEEDS if needs is None or needs in folded
             ],
             PREPOSITIVE_ABBREVIATIONS=table.PREPOSITIVE_ABBREVIATIONS,
             NUMBER_ABBREVIATIONS=table.NUMBER_ABBREVIATIONS,
